@@ -2,11 +2,11 @@
 #include "engine/llama.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "engine/f16lut.h"
 #include "engine/matmul.h"
 #include "engine/quant.h"
 
@@ -68,13 +68,8 @@ struct lv_llama_snapshot {
     float *logits;                  /* [n_vocab] the last logits row */
 };
 
-/* f16 → f32 for every half (ggml keeps the same table); filled once. */
-static float f16_table[65536];
-static pthread_once_t f16_once = PTHREAD_ONCE_INIT;
-static void f16_table_init(void)
-{
-    for (uint32_t i = 0; i < 65536; i++) f16_table[i] = lv_fp16_to_fp32((uint16_t)i);
-}
+/* f16 → f32 by table (filled by lv_llama_load) */
+static const float *f16_table;
 static inline float f16f(uint16_t h) { return f16_table[h]; }
 static inline float round_f16(float x) { return f16_table[lv_fp32_to_fp16(x)]; }
 
@@ -279,7 +274,7 @@ lv_llama *lv_llama_load(const lv_gguf *g, const lv_llama_opts *opts, lv_error *e
         lv_errorf(err, "out of memory");
         return NULL;
     }
-    pthread_once(&f16_once, f16_table_init);
+    f16_table = lv_f16_lut();
     lv_llama_hparams *hp = &m->hp;
     if (load_hparams(g, hp, err) != 0) goto fail;
 

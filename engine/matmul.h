@@ -33,6 +33,11 @@ typedef struct {
  * has no dot kernel or cols is not a multiple of its block size. */
 int lv_mat_init(lv_mat *m, int type, int64_t cols, int64_t rows, const void *data, lv_error *err);
 
+/* SIMD kernels are used when the CPU has them (and $LV_NO_SIMD is unset); 0 forces
+ * the scalar reference everywhere, 1 returns to automatic choice. Not thread-safe:
+ * call before matmuls start. */
+void lv_matmul_set_simd(int on);
+
 /* 1 when the engine can multiply weights of this type. */
 int lv_matmul_type_ok(int type);
 

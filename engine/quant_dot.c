@@ -10,6 +10,8 @@
 
 #include <string.h>
 
+#include "engine/f16lut.h"
+
 /* ---------------------------------------------------------------- helpers --- */
 
 /* The IQ4_NL codebook (§2.3.14). */
@@ -55,8 +57,9 @@ static float dot_f32(int64_t n, const float *w, const float *x)
 /* w: [n] f16, x: [n] f16. Products are exact in f32; summed in double. */
 static float dot_f16(int64_t n, const uint16_t *w, const uint16_t *x)
 {
+    const float *lut = lv_f16_lut();
     double s = 0.0;
-    for (int64_t i = 0; i < n; i++) s += (double)(lv_fp16_to_fp32(w[i]) * lv_fp16_to_fp32(x[i]));
+    for (int64_t i = 0; i < n; i++) s += (double)(lut[w[i]] * lut[x[i]]);
     return (float)s;
 }
 

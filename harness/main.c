@@ -18,6 +18,7 @@ static const command commands[] = {
     {"tokenize", cmd_tokenize, "token ids of a text with a model's vocabulary"},
     {"score",    cmd_score,    "compute a metric over a JSONL file of cases"},
     {"suite",    cmd_suite,    "make, import, fetch and list evaluation suites"},
+    {"generate", cmd_generate, "run the text model on a prompt (with image rows) and print the answer"},
 };
 
 static void usage(FILE *out)
