@@ -86,6 +86,7 @@ static void check_type(int type)
                 got, exact, tol);
         if (mag > 0 && fabs(got - exact) / mag > worst) worst = fabs(got - exact) / mag;
     }
+    if (getenv("LV_TEST_VERBOSE")) fprintf(stderr, "  %-7s worst |dot - exact| / sum|w·a| = %.2g\n", tr->name, worst);
     free(w);
     free(a);
     free(wf);
