@@ -87,3 +87,27 @@ void lv_prompt_free(lv_prompt *p)
     p->ids = NULL;
     p->n = p->n_system = 0;
 }
+
+/* ------------------------------------------------------------- stop rules --- */
+
+static int has(const char *s, size_t len, const char *needle)
+{
+    return memmem(s, len, needle, strlen(needle)) != NULL;
+}
+
+int lv_stop_before(const lv_tokenizer *t, int32_t id, const char *piece, size_t len)
+{
+    static const char *const eog_texts[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
+                                            "<|endoftext|>", "<|eom_id|>", "<EOT>"};
+    if (id == lv_tok_eos(t)) return LV_STOP_EOG;
+    const char *txt = lv_tok_text(t, id);
+    for (size_t i = 0; txt && i < sizeof eog_texts / sizeof eog_texts[0]; i++)
+        if (strcmp(txt, eog_texts[i]) == 0) return LV_STOP_EOG;
+    return has(piece, len, "###") ? LV_STOP_HASHES : LV_STOP_NONE;
+}
+
+int lv_stop_after(const char *text, size_t len)
+{
+    return has(text, len, "USER:") || has(text, len, "<|im_start|>") || has(text, len, "<|im_end|>")
+               ? LV_STOP_TEXT : LV_STOP_NONE;
+}

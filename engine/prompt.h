@@ -41,6 +41,17 @@ typedef struct {
     int64_t  n_system;  /* ids[0..n_system) is the system part; the image goes after it */
 } lv_prompt;
 
+/* Stop rules of llava-cli's generation loop (llava-gguf.md §4), in two checks:
+ * lv_stop_before() on the sampled token and its piece, before anything is printed —
+ * LV_STOP_EOG for an end-of-generation token (EOS, or a token whose text is
+ * <|eot_id|>, <|im_end|>, <|end|>, <end_of_turn>, <|endoftext|>, <|eom_id|>, <EOT>),
+ * LV_STOP_HASHES when the piece contains "###" (neither is printed);
+ * lv_stop_after() on the text printed so far, the new piece included — LV_STOP_TEXT
+ * once it contains "USER:", "<|im_start|>" or "<|im_end|>". Texts may hold NUL bytes. */
+enum { LV_STOP_NONE = 0, LV_STOP_EOG = 1, LV_STOP_HASHES = 2, LV_STOP_TEXT = 3 };
+int lv_stop_before(const lv_tokenizer *t, int32_t id, const char *piece, size_t len);
+int lv_stop_after(const char *text, size_t len);
+
 /* Tokenizes `prompt` in template `tpl`. with_image: an image will be inserted after
  * the system part. */
 int  lv_prompt_build(const lv_tokenizer *t, int tpl, const char *prompt, int with_image,

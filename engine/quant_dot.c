@@ -171,6 +171,15 @@ static float dot_x_q8_1(int wtype, int64_t nb, const void *w, const lv_block_q8_
 
 /* ------------------------------------------------------ K types x Q8_K --- */
 
+/* The 2-bit planes shared by Q2_K and Q3_K: element 128h + 32j + l is bits 2j..2j+1
+ * of qs[32h + l]. q: [256] */
+static void unpack_2bit(const uint8_t qs[64], int8_t q[256])
+{
+    for (int h = 0; h < 2; h++)
+        for (int j = 0; j < 4; j++)
+            for (int l = 0; l < 32; l++) q[128 * h + 32 * j + l] = (int8_t)((qs[32 * h + l] >> (2 * j)) & 3);
+}
+
 /* w: nb Q2_K super-blocks, y: nb Q8_K */
 static float dot_q2_K(int64_t nb, const lv_block_q2_K *w, const lv_block_q8_K *y)
 {
@@ -178,10 +187,7 @@ static float dot_q2_K(int64_t nb, const lv_block_q2_K *w, const lv_block_q8_K *y
     int8_t q[256];
     for (int64_t i = 0; i < nb; i++) {
         const lv_block_q2_K *b = w + i;
-        for (int h = 0; h < 2; h++)
-            for (int j = 0; j < 4; j++)
-                for (int l = 0; l < 32; l++)
-                    q[128 * h + 32 * j + l] = (int8_t)((b->qs[32 * h + l] >> (2 * j)) & 3);
+        unpack_2bit(b->qs, q);
         int32_t isum = 0, msum = 0;
         for (int g = 0; g < 16; g++) {
             isum += (b->scales[g] & 15) * isum8(q + 16 * g, y[i].qs + 16 * g, 16);
@@ -201,12 +207,9 @@ static float dot_q3_K(int64_t nb, const lv_block_q3_K *w, const lv_block_q8_K *y
     int8_t q[256];
     for (int64_t i = 0; i < nb; i++) {
         const lv_block_q3_K *b = w + i;
-        for (int e = 0; e < 256; e++) {
-            int h = e / 128, j = (e % 128) / 32, l = e % 32;
-            int low2 = (b->qs[32 * h + l] >> (2 * j)) & 3;
-            int hi = (b->hmask[e % 32] >> (e / 32)) & 1;
-            q[e] = (int8_t)(hi ? low2 : low2 - 4);
-        }
+        unpack_2bit(b->qs, q);
+        for (int e = 0; e < 256; e++)   /* high bit 0 means the quant is low2 - 4 */
+            if (!((b->hmask[e % 32] >> (e / 32)) & 1)) q[e] = (int8_t)(q[e] - 4);
         int32_t isum = 0;
         for (int s = 0; s < 16; s++) {
             int low4 = s < 8 ? (b->scales[s] & 15) : (b->scales[s - 8] >> 4);

@@ -152,11 +152,6 @@ static int default_template(const lv_gguf *g)
     return tpl;
 }
 
-static int contains(const char *text, size_t len, const char *needle)
-{
-    return memmem(text, len, needle, strlen(needle)) != NULL;
-}
-
 static void print_json(const lv_prompt *pr, int64_t n_img, const gen_step *st, int64_t n_steps,
                        const char *text, size_t text_len, const char *stop, int tpl,
                        double t_prefill, double t_decode)
@@ -317,8 +312,11 @@ int cmd_generate(int argc, char **argv)
         if (plen < 0) plen = 0;
         if (plen > (int)sizeof piece) plen = (int)sizeof piece;
         if (!force) {
-            if (s->id == lv_tok_eos(tok)) { stop = "eos"; break; }
-            if (contains(piece, (size_t)plen, "###")) { stop = "###"; break; }
+            int why = lv_stop_before(tok, s->id, piece, (size_t)plen);
+            if (why) {
+                stop = why == LV_STOP_EOG ? "eos" : "###";
+                break;
+            }
         }
         if (text_len + (size_t)plen + 1 > text_cap) {
             char *nt = realloc(text, text_cap = 2 * text_cap + (size_t)plen);
@@ -327,12 +325,9 @@ int cmd_generate(int argc, char **argv)
         }
         memcpy(text + text_len, piece, (size_t)plen);
         text_len += (size_t)plen;
-        if (!force) {
-            if (contains(text, text_len, "USER:") || contains(text, text_len, "<|im_end|>") ||
-                contains(text, text_len, "<|im_start|>")) {
-                stop = "stop_string";
-                break;
-            }
+        if (!force && lv_stop_after(text, text_len)) {
+            stop = "stop_string";
+            break;
         }
         if (i + 1 < n_steps_max && lv_llama_eval(ctx, &s->id, NULL, 1, LV_LOGITS_LAST, &err) != 0) {
             cli_error(CMD, "%s", err.msg);

@@ -504,6 +504,13 @@ static void prompt_templates(void)
     lv_prompt_free(&p);
     T_CHECK(lv_prompt_build(f.tok, LV_TPL_RAW, "Hello", 1, &p, &err) != 0 && strstr(err.msg, "<image>"),
             "raw with image and no marker: %s", err.msg);
+    /* stop rules */
+    T_EQ_INT(lv_stop_before(f.tok, 2, "", 0), LV_STOP_EOG);
+    T_EQ_INT(lv_stop_before(f.tok, 1724, " What", 5), LV_STOP_NONE);
+    T_EQ_INT(lv_stop_before(f.tok, 835, " ###", 4), LV_STOP_HASHES);
+    T_EQ_INT(lv_stop_after(" fine\nUSER", 10), LV_STOP_NONE);
+    T_EQ_INT(lv_stop_after(" fine\nUSER:", 11), LV_STOP_TEXT);
+    T_EQ_INT(lv_stop_after("a\0b<|im_end|>", 14), LV_STOP_TEXT);
     T_EQ_INT(lv_template_from_name("llava-1.6-mistral"), LV_TPL_LLAVA16_MISTRAL);
     T_EQ_INT(lv_template_from_name("chatml"), -1);
     fx_close(&f);
