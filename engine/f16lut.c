@@ -5,16 +5,18 @@
 
 #include "engine/quant.h"
 
-static float table[65536];
+float lv_f16_table_[65536];
+int lv_f16_ready_;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void fill(void)
 {
-    for (uint32_t i = 0; i < 65536; i++) table[i] = lv_fp16_to_fp32((uint16_t)i);
+    for (uint32_t i = 0; i < 65536; i++) lv_f16_table_[i] = lv_fp16_to_fp32((uint16_t)i);
+    __atomic_store_n(&lv_f16_ready_, 1, __ATOMIC_RELEASE);
 }
 
-const float *lv_f16_lut(void)
+const float *lv_f16_lut_init(void)
 {
     pthread_once(&once, fill);
-    return table;
+    return lv_f16_table_;
 }

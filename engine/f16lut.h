@@ -5,7 +5,15 @@
 
 #include <stdint.h>
 
+extern float lv_f16_table_[65536];   /* valid once lv_f16_ready_ is set */
+extern int lv_f16_ready_;
+/* Fills the table (once) and returns it. */
+const float *lv_f16_lut_init(void);
+
 /* The table, filled on first use. */
-const float *lv_f16_lut(void);
+static inline const float *lv_f16_lut(void)
+{
+    return __atomic_load_n(&lv_f16_ready_, __ATOMIC_ACQUIRE) ? lv_f16_table_ : lv_f16_lut_init();
+}
 
 #endif

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/f16lut.h"
@@ -23,8 +24,16 @@ typedef struct {
     lv_mat down;                    /* ne [n_ff, n_embd] */
 } layer_w;
 
+/* Attention row kernels (chosen once per model: scalar, or AVX2/F16C).
+ *   kdot: Σ_d q[d]·k[d]   q: [n] f32 (already f16-rounded), k: [n] f16
+ *   vacc: o[d] += p·v[d]  o: [n] f32, v: [n] f16 */
+typedef float (*kdot_fn)(const float *q, const uint16_t *k, int32_t n);
+typedef void (*vacc_fn)(float *o, float p, const uint16_t *v, int32_t n);
+
 struct lv_llama {
     lv_llama_hparams hp;
+    kdot_fn kdot;
+    vacc_fn vacc;
     lv_mat tok_embd;                /* ne [n_embd, n_vocab]; rows dequantized on lookup */
     lv_mat output;                  /* ne [n_embd, n_vocab]; = tok_embd when tied */
     const float *output_norm;       /* [n_embd] */
@@ -72,6 +81,64 @@ struct lv_llama_snapshot {
 static const float *f16_table;
 static inline float f16f(uint16_t h) { return f16_table[h]; }
 static inline float round_f16(float x) { return f16_table[lv_fp32_to_fp16(x)]; }
+
+/* ================================================= attention kernels ===== */
+
+static float kdot_ref(const float *q, const uint16_t *k, int32_t n)
+{
+    float dot = 0.0f;
+    for (int32_t d = 0; d < n; d++) dot += q[d] * f16f(k[d]);
+    return dot;
+}
+
+static void vacc_ref(float *o, float p, const uint16_t *v, int32_t n)
+{
+    for (int32_t d = 0; d < n; d++) o[d] += p * f16f(v[d]);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_X86_KERNELS 1
+
+__attribute__((target("avx2,f16c,fma")))
+static float kdot_avx2(const float *q, const uint16_t *k, int32_t n)
+{
+    __m256 acc = _mm256_setzero_ps();
+    int32_t d = 0;
+    for (; d + 8 <= n; d += 8)
+        acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(k + d))), acc);
+    float lanes[8], dot = 0.0f;
+    _mm256_storeu_ps(lanes, acc);
+    for (int j = 0; j < 8; j++) dot += lanes[j];
+    return dot + kdot_ref(q + d, k + d, n - d);
+}
+
+__attribute__((target("avx2,f16c,fma")))
+static void vacc_avx2(float *o, float p, const uint16_t *v, int32_t n)
+{
+    const __m256 pv = _mm256_set1_ps(p);
+    int32_t d = 0;
+    for (; d + 8 <= n; d += 8)
+        _mm256_storeu_ps(o + d, _mm256_fmadd_ps(pv, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + d))),
+                                                _mm256_loadu_ps(o + d)));
+    vacc_ref(o + d, p, v + d, n - d);
+}
+#endif
+
+static void pick_attention_kernels(lv_llama *m)
+{
+    m->kdot = kdot_ref;
+    m->vacc = vacc_ref;
+#ifdef HAVE_X86_KERNELS
+    const char *e = getenv("LV_NO_SIMD");
+    __builtin_cpu_init();
+    if (!(e && *e) && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+        __builtin_cpu_supports("f16c")) {
+        m->kdot = kdot_avx2;
+        m->vacc = vacc_avx2;
+    }
+#endif
+}
 
 /* ============================================================ loading ===== */
 
@@ -275,6 +342,7 @@ lv_llama *lv_llama_load(const lv_gguf *g, const lv_llama_opts *opts, lv_error *e
         return NULL;
     }
     f16_table = lv_f16_lut();
+    pick_attention_kernels(m);
     lv_llama_hparams *hp = &m->hp;
     if (load_hparams(g, hp, err) != 0) goto fail;
 
@@ -545,10 +613,7 @@ static void attend(lv_llama_ctx *c, int32_t l, int32_t pos, const float *q, floa
         for (int32_t d = 0; d < hd; d++) qh[d] = round_f16(q[h * hd + d]);
         float mx = -INFINITY;
         for (int32_t j = 0; j <= pos; j++) {
-            const uint16_t *kj = K + (size_t)j * (size_t)KV + off;
-            float dot = 0.0f;
-            for (int32_t d = 0; d < hd; d++) dot += qh[d] * f16f(kj[d]);
-            s[j] = dot * scale;
+            s[j] = c->m->kdot(qh, K + (size_t)j * (size_t)KV + off, hd) * scale;
             if (s[j] > mx) mx = s[j];
         }
         double sum = 0.0;
@@ -559,11 +624,8 @@ static void attend(lv_llama_ctx *c, int32_t l, int32_t pos, const float *q, floa
         const float inv = (float)(1.0 / sum);
         float *o = out + h * hd;
         for (int32_t d = 0; d < hd; d++) o[d] = 0.0f;
-        for (int32_t j = 0; j <= pos; j++) {
-            const float p = round_f16(s[j] * inv);
-            const uint16_t *vj = V + (size_t)j * (size_t)KV + off;
-            for (int32_t d = 0; d < hd; d++) o[d] += p * f16f(vj[d]);
-        }
+        for (int32_t j = 0; j <= pos; j++)
+            c->m->vacc(o, round_f16(s[j] * inv), V + (size_t)j * (size_t)KV + off, hd);
     }
 }
 

@@ -14,6 +14,9 @@
 
 /* ---------------------------------------------------------------- helpers --- */
 
+/* f16 → f32 through the shared table (exact). */
+#define F16(h) (lv_f16_lut()[(h)])
+
 /* The IQ4_NL codebook (§2.3.14). */
 static const int8_t iq4nl_values[16] = {
     -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113,
@@ -139,7 +142,7 @@ static float dot_x_q8_0(int wtype, int64_t nb, const void *w, const lv_block_q8_
         }
         }
         int32_t is = isum8(qx, y[i].qs, 32);
-        acc += (float)is * (lv_fp16_to_fp32(dx) * lv_fp16_to_fp32(y[i].d));
+        acc += (float)is * (F16(dx) * F16(y[i].d));
     }
     return acc;
 }
@@ -163,8 +166,8 @@ static float dot_x_q8_1(int wtype, int64_t nb, const void *w, const lv_block_q8_
             mx = b->m;
         }
         int32_t is = isum8(q, y[i].qs, 32);
-        acc += (float)is * (lv_fp16_to_fp32(dx) * lv_fp16_to_fp32(y[i].d)) +
-               lv_fp16_to_fp32(mx) * lv_fp16_to_fp32(y[i].s);
+        acc += (float)is * (F16(dx) * F16(y[i].d)) +
+               F16(mx) * F16(y[i].s);
     }
     return acc;
 }
@@ -193,8 +196,8 @@ static float dot_q2_K(int64_t nb, const lv_block_q2_K *w, const lv_block_q8_K *y
             isum += (b->scales[g] & 15) * isum8(q + 16 * g, y[i].qs + 16 * g, 16);
             msum += (b->scales[g] >> 4) * (int32_t)y[i].bsums[g];
         }
-        float dall = y[i].d * lv_fp16_to_fp32(b->d);
-        float dmin = y[i].d * lv_fp16_to_fp32(b->dmin);
+        float dall = y[i].d * F16(b->d);
+        float dmin = y[i].d * F16(b->dmin);
         acc += dall * (float)isum - dmin * (float)msum;
     }
     return acc;
@@ -217,7 +220,7 @@ static float dot_q3_K(int64_t nb, const lv_block_q3_K *w, const lv_block_q8_K *y
             int sc = (low4 | high2 << 4) - 32;
             isum += sc * isum8(q + 16 * s, y[i].qs + 16 * s, 16);
         }
-        acc += (lv_fp16_to_fp32(b->d) * y[i].d) * (float)isum;
+        acc += (F16(b->d) * y[i].d) * (float)isum;
     }
     return acc;
 }
@@ -233,7 +236,7 @@ static float k4_block_dot(const int8_t q[256], const uint8_t S[12], uint16_t d, 
         isum += sc * isum8(q + 32 * s, y->qs + 32 * s, 32);
         msum += mn * ((int32_t)y->bsums[2 * s] + (int32_t)y->bsums[2 * s + 1]);
     }
-    return (lv_fp16_to_fp32(d) * y->d) * (float)isum - (lv_fp16_to_fp32(dmin) * y->d) * (float)msum;
+    return (F16(d) * y->d) * (float)isum - (F16(dmin) * y->d) * (float)msum;
 }
 
 /* w: nb Q4_K super-blocks, y: nb Q8_K */
@@ -288,7 +291,7 @@ static float dot_q6_K(int64_t nb, const lv_block_q6_K *w, const lv_block_q8_K *y
                 }
         int32_t isum = 0;
         for (int s = 0; s < 16; s++) isum += b->scales[s] * isum8(q + 16 * s, y[i].qs + 16 * s, 16);
-        acc += (lv_fp16_to_fp32(b->d) * y[i].d) * (float)isum;
+        acc += (F16(b->d) * y[i].d) * (float)isum;
     }
     return acc;
 }
