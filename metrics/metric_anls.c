@@ -46,7 +46,7 @@ static int anls_normalize(utext *out, const utext *s)
     size_t b, e;
     int rc = METRIC_ENOMEM;
     utext_strip_range(s, &b, &e);
-    utext mid = {s->cp + b, e - b, 0};
+    utext mid = {e > b ? s->cp + b : NULL, e - b, 0};
     if (utext_lower(&low, &mid)) goto done;
     out->n = 0;
     for (size_t i = 0; i < low.n;) {

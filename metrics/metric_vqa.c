@@ -66,7 +66,7 @@ static int vqa_step1(utext *t)
     for (size_t i = 0; i < t->n; i++)
         if (t->cp[i] == '\n' || t->cp[i] == '\t') t->cp[i] = ' ';
     utext_strip_range(t, &b, &e);
-    memmove(t->cp, t->cp + b, (e - b) * sizeof *t->cp);
+    if (e > b) memmove(t->cp, t->cp + b, (e - b) * sizeof *t->cp);
     t->n = e - b;
     return UTEXT_OK;
 }
