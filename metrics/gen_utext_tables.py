@@ -52,6 +52,26 @@ for name, fn in (("lower", str.lower), ("upper", str.upper)):
 spaces = [cp for cp in range(0x110000) if chr(cp).isspace()]
 w("static const uint32_t utext_space_cps[] = {%s};\n" % ", ".join("0x%04X" % c for c in spaces))
 w("static const size_t utext_space_n = sizeof utext_space_cps / sizeof utext_space_cps[0];\n\n")
+def range_table(name, pred, doc):
+    rs = []
+    for cp in range(0x110000):
+        if pred(chr(cp)):
+            if rs and rs[-1][1] == cp - 1:
+                rs[-1][1] = cp
+            else:
+                rs.append([cp, cp])
+    w("/* %s */\nstatic const uint32_t %s[][2] = {\n" % (doc, name))
+    for a, b in rs:
+        w("    {0x%04X, 0x%04X},\n" % (a, b))
+    w("};\nstatic const size_t %s_n = sizeof %s / sizeof %s[0];\n\n" % (name, name, name))
+
+# The final-sigma rule of str.lower() needs Unicode's Cased and Case_Ignorable.
+range_table("utext_cased_ranges", lambda c: c.islower() or c.isupper() or c.istitle(),
+            "Cased: lowercase, uppercase or titlecase")
+MID = set(map(ord, "'.:\u00b7\u0387\u055f\u05f4\u2018\u2019\u2024\u2027\ufe13\ufe52\ufe55\uff07\uff0e\uff1a"))
+range_table("utext_ignorable_ranges",
+            lambda c: unicodedata.category(c) in ("Mn", "Me", "Cf", "Lm", "Sk") or ord(c) in MID,
+            "Case_Ignorable: Mn Me Cf Lm Sk and the word-break Mid/quote letters")
 digits = [cp for cp in range(0x110000) if unicodedata.category(chr(cp)) == "Nd"]
 dr = []
 for cp in digits:

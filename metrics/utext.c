@@ -18,6 +18,8 @@ typedef struct {
 
 #include "metrics/utext_tables.inc"
 
+static int in_ranges(const uint32_t (*r)[2], size_t n, uint32_t c);
+
 int utext_valid_utf8(const char *s, size_t len)
 {
     utext t = {0};
@@ -130,9 +132,7 @@ int utext_isspace(uint32_t c)
 int utext_isdigit(uint32_t c)
 {
     if (c < 0x80) return c >= '0' && c <= '9';
-    for (size_t i = 0; i < utext_digit_nranges; i++)
-        if (c >= utext_digit_ranges[i][0] && c <= utext_digit_ranges[i][1]) return 1;
-    return 0;
+    return in_ranges(utext_digit_ranges, utext_digit_nranges, c);
 }
 
 /* The single-code-point mapping of c in a range table, or c itself. */
@@ -157,19 +157,22 @@ static const utext_case_multi *map_multi(const utext_case_multi *m, size_t n, ui
     return NULL;
 }
 
-/* Cased letter for the final-sigma rule: approximated as "has a case mapping". */
-static int is_cased(uint32_t c)
+static int in_ranges(const uint32_t (*r)[2], size_t n, uint32_t c)
 {
-    return map_single(utext_lower_ranges, utext_lower_nranges, c) != c ||
-           map_single(utext_upper_ranges, utext_upper_nranges, c) != c ||
-           map_multi(utext_upper_multi, utext_upper_nmulti, c) != NULL;
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (c < r[mid][0]) hi = mid;
+        else if (c > r[mid][1]) lo = mid + 1;
+        else return 1;
+    }
+    return 0;
 }
 
-/* Case-ignorable (approximation): apostrophes, dots, colons and combining marks. */
+static int is_cased(uint32_t c) { return in_ranges(utext_cased_ranges, utext_cased_ranges_n, c); }
 static int is_case_ignorable(uint32_t c)
 {
-    return c == '\'' || c == '.' || c == ':' || c == '^' || c == '`' || c == 0xAD ||
-           c == 0x2019 || (c >= 0x300 && c <= 0x36F);
+    return in_ranges(utext_ignorable_ranges, utext_ignorable_ranges_n, c);
 }
 
 /* Python's rule: capital sigma lowers to final ς when a cased letter precedes it
