@@ -16,6 +16,13 @@ static const char *write_tmp(const char *name, const char *text, size_t len)
     return p;
 }
 
+/* Writes text to a temporary FILE and runs `score METRIC FILE` on it. */
+static void score_text(const char *metric, const char *name, const char *text, size_t len, t_proc *p)
+{
+    const char *argv[] = {"score", metric, write_tmp(name, text, len), NULL};
+    T_CHECK(t_run(p, NULL, 0, argv) == 0, "run");
+}
+
 static int count_lines(const char *s)
 {
     int n = 0;
@@ -35,10 +42,8 @@ static void test_malformed_lines(void)
         "\n"                                                                 /* 7: blank, skipped */
         "{\"pred\":\"a\",\"answers\":[\"a\"]}\n"                             /* 8: no id */
         "{\"id\":\"ok2\",\"pred\":\"blue\",\"answers\":[\"red\"]}\n";
-    const char *path = write_tmp("bad.jsonl", text, sizeof text - 1);
-    const char *argv[] = {"score", "vqa", path, NULL};
     t_proc p;
-    T_CHECK(t_run(&p, NULL, 0, argv) == 0, "run");
+    score_text("vqa", "bad.jsonl", text, sizeof text - 1, &p);
     T_EQ_INT(p.rc, 2);
     T_CHECK(strstr(p.out, "\"id\":\"ok1\"") && strstr(p.out, "\"id\":\"ok2\""), "good lines scored: %s", p.out);
     T_EQ_INT(count_lines(p.out), 2);
@@ -60,10 +65,8 @@ static void test_malformed_items(void)
         "{\"id\":1,\"items\":[{\"answer\":\"Yes\",\"label\":\"yes\"},{\"answer\":\"No\",\"label\":\"maybe\"}]}\n"
         "{\"id\":2,\"items\":[{\"answer\":\"Yes\",\"label\":\"yes\"},{\"answer\":\"No\",\"label\":\"no\"}]}\n"
         "{\"id\":3,\"items\":{}}\n";
-    const char *path = write_tmp("sets.jsonl", text, sizeof text - 1);
-    const char *argv[] = {"score", "yesno", path, NULL};
     t_proc p;
-    T_CHECK(t_run(&p, NULL, 0, argv) == 0, "run");
+    score_text("yesno", "sets.jsonl", text, sizeof text - 1, &p);
     T_EQ_INT(p.rc, 2);
     T_CHECK(strstr(p.err, ":1: items[1]: label must be") != NULL, "stderr: %s", p.err);
     T_CHECK(strstr(p.err, ":3: field 'items' must be an array") != NULL, "stderr: %s", p.err);
@@ -76,10 +79,8 @@ static void test_null_and_types(void)
 {
     static const char text[] =
         "{\"id\":\"n\",\"items\":[{\"answer\":\"No\",\"label\":\"no\"}]}\n";
-    const char *path = write_tmp("null.jsonl", text, sizeof text - 1);
-    const char *argv[] = {"score", "yesno", path, NULL};
     t_proc p;
-    T_CHECK(t_run(&p, NULL, 0, argv) == 0, "run");
+    score_text("yesno", "null.jsonl", text, sizeof text - 1, &p);
     T_EQ_INT(p.rc, 0);
     T_EQ_STR(p.out, "{\"id\":\"n\",\"TP\":0,\"FP\":0,\"TN\":1,\"FN\":0,\"accuracy\":1.0,"
                     "\"precision\":null,\"recall\":null,\"f1\":null,\"yes_ratio\":0.0}\n");
