@@ -179,8 +179,8 @@ static int ends_with(const char *w, size_t wl, const char *suf)
 }
 
 /* Word lists checked with the quirky `x.endswith(w)`: any suffix of a listed word
- * (even "s" or "ears") is returned unchanged. "wildebeest" "carp" lack a comma in
- * pattern's source and form one string. */
+ * (even "s" or "ears") is returned unchanged. Missing commas in pattern's source
+ * join "wildebeest" "carp" and "water" "cheese" into single strings. */
 static const char *const sing_uninflected[] = {
     "bison", "debris", "headquarters", "pincers", "trout", "bream", "diabetes", "herpes",
     "pliers", "tuna", "breeches", "djinn", "high-jinks", "proceedings", "whiting",
@@ -191,23 +191,18 @@ static const char *const sing_uninflected[] = {
     /* uncountable */
     "advice", "equipment", "happiness", "luggage", "software", "bread", "fruit",
     "information", "mathematics", "progress", "understanding", "butter", "furniture",
-    "ignorance", "mud", "rice", "cheese", "gravel", "jewelry", "music", "sand",
-    "electricity", "knowledge", "patience", "garbage", "literature", "poetry", "sugar",
+    "ketchup", "mayonnaise", "research", "watercheese", "garbage", "knowledge", "meat",
+    "rice", "electricity", "gravel", "love", "mustard", "sand",
 };
-/* -ie nouns: "<x>s" -> "<x>"; "^pie" and "^tie" are literal in pattern, so never match. */
+/* -ie nouns: a word ending in "<x>s" is returned as it is, plural kept ("doggies"
+ * stays "doggies", so it is no dog); "^pie" and "^tie" are literal and never match,
+ * and "zombie" "bogie" lack a comma. */
 static const char *const sing_ie[] = {
-    "algerie", "auntie", "beanie", "birdie", "bogie", "bombie", "bookie", "collie", "cookie",
-    "cutie", "doggie", "eyrie", "freebie", "goonie", "groupie", "hankie", "hippie", "hoagie",
-    "hottie", "indie", "junkie", "laddie", "laramie", "lingerie", "meanie", "nightie",
-    "oldie", "^pie", "pixie", "quickie", "reverie", "rookie", "softie", "sortie", "stoolie",
-    "sweetie", "techie", "^tie", "toughie", "valkyrie", "veggie", "weenie", "yuppie", "zombie",
-};
-/* -s singulars: "<x>es" -> "<x>". */
-static const char *const sing_s[] = {
-    "acropolis", "aegis", "alias", "asbestos", "bathos", "bias", "bronchitis", "bursitis",
-    "caddis", "cannabis", "canvas", "chaos", "cosmos", "dais", "digitalis", "epidermis",
-    "ethos", "eyas", "gas", "glottis", "hubris", "ibis", "lens", "mantis", "marquis",
-    "metropolis", "pathos", "pelvis", "polis", "rhinoceros", "sassafras", "trellis",
+    "alergie", "cutie", "hoagie", "newbie", "softie", "veggie", "auntie", "doggie", "hottie",
+    "nightie", "sortie", "weenie", "beanie", "eyrie", "indie", "oldie", "stoolie", "yuppie",
+    "birdie", "freebie", "junkie", "^pie", "sweetie", "zombiebogie", "goonie", "laddie",
+    "pixie", "techie", "bombie", "groupie", "laramie", "quickie", "^tie", "collie", "hankie",
+    "lingerie", "reverie", "toughie", "cookie", "hippie", "meanie", "rookie", "valkyrie",
 };
 /* Irregular plurals, matched as suffixes in this order (women -> woman). */
 static const char *const sing_irregular[][2] = {
@@ -218,7 +213,7 @@ static const char *const sing_irregular[][2] = {
     {"graffiti", "graffito"}, {"helves", "helve"}, {"kine", "cow"}, {"leaves", "leaf"},
     {"loaves", "loaf"}, {"men", "man"}, {"mongooses", "mongoose"}, {"monies", "money"},
     {"moves", "move"}, {"mythoi", "mythos"}, {"numena", "numen"}, {"occipita", "occiput"},
-    {"octopodes", "octopus"}, {"opera", "opus"}, {"opuses", "opus"}, {"oxen", "ox"},
+    {"octopodes", "octopus"}, {"opera", "opus"}, {"opuses", "opus"}, {"our", "my"}, {"oxen", "ox"},
     {"penes", "penis"}, {"penises", "penis"}, {"people", "person"}, {"sexes", "sex"},
     {"soliloquies", "soliloquy"}, {"teeth", "tooth"}, {"testes", "testis"},
     {"trilbys", "trilby"}, {"turves", "turf"}, {"zoa", "zoon"},
@@ -317,12 +312,7 @@ char *metric_chair_singularize(const char *w)
     for (size_t i = 0; i < NELEM(sing_ie); i++) {
         char buf[32];
         snprintf(buf, sizeof buf, "%ss", sing_ie[i]);
-        if (ends_with(w, wl, buf)) return splice(w, wl - 1, "");
-    }
-    for (size_t i = 0; i < NELEM(sing_s); i++) {
-        char buf[32];
-        snprintf(buf, sizeof buf, "%ses", sing_s[i]);
-        if (ends_with(w, wl, buf)) return splice(w, wl - 2, "");
+        if (ends_with(w, wl, buf)) return strdup(w);
     }
     for (size_t i = 0; i < NELEM(sing_irregular); i++)
         if (ends_with(w, wl, sing_irregular[i][0]))
