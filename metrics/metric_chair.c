@@ -529,13 +529,24 @@ static size_t rule_contractions(const char *s, size_t n, size_t i, sbuf *out)
 
 static int is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
-/* The Treebank final-period rule on one sentence: "([^.])(.)([])}>"']*)\s*$". */
+/* Length of a closing character ending at s[0..q): ] ) } > " ' space, or » ” ’. */
+static size_t closer_before(const char *s, size_t q)
+{
+    static const char *const wide[] = {"\xC2\xBB", "\xE2\x80\x9D", "\xE2\x80\x99"};
+    if (q && strchr("])}>\"' ", s[q - 1])) return 1;
+    for (size_t k = 0; k < NELEM(wide); k++) {
+        size_t l = strlen(wide[k]);
+        if (q >= l && memcmp(s + q - l, wide[k], l) == 0) return l;
+    }
+    return 0;
+}
+
+/* The final-period rule on one sentence: ([^.])(.)([])}>"'»”’ ]*)\s*$ -> "\1 \2 \3 ". */
 static int final_period(sbuf *b)
 {
-    size_t e = b->n;
+    size_t e = b->n, q, l;
     while (e > 0 && is_space(b->s[e - 1])) e--;
-    size_t q = e;
-    while (q > 0 && strchr("])}>\"'", b->s[q - 1])) q--;
+    for (q = e; (l = closer_before(b->s, q)) != 0; q -= l) {}
     if (q < 2 || b->s[q - 1] != '.' || b->s[q - 2] == '.') return 0;
     sbuf out = {0};
     if (sb_putn(&out, b->s, q - 1) || sb_puts(&out, " . ") || sb_putn(&out, b->s + q, e - q) ||
