@@ -97,6 +97,23 @@ static const char *const chair_synonym_lines[] = {
     "toothbrush",
 };
 
+/* The first name of each line above: the COCO category. */
+static const char *const chair_categories[] = {
+    "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat",
+    "traffic light", "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat",
+    "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe", "backpack",
+    "umbrella", "handbag", "tie", "suitcase", "frisbee", "skis", "snowboard", "sports ball",
+    "kite", "baseball bat", "baseball glove", "skateboard", "surfboard", "tennis racket",
+    "bottle", "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple",
+    "sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake",
+    "chair", "couch", "potted plant", "bed", "dining table", "toilet", "tv", "laptop",
+    "mouse", "remote", "keyboard", "cell phone", "microwave", "oven", "toaster", "sink",
+    "refrigerator", "book", "clock", "vase", "scissors", "teddy bear", "hair drier",
+    "toothbrush",
+};
+
+_Static_assert(NELEM(chair_categories) == NELEM(chair_synonym_lines), "one category per line");
+
 /* chair.py's double_word_dict: COCO compounds map to themselves, qualifiers to the
  * bare word. Keys are matched after singularization (hence "wine glas"); "home
  * plate" and "train track" map to non-objects, so they swallow "train". */
@@ -126,48 +143,22 @@ static const char *const chair_double_words[][2] = {
 
 /* ---- synonyms ------------------------------------------------------------------- */
 
-/* Later lines win, as chair.py's inverse_synonym_dict is filled in file order. */
-static const char *chair_lookup(const char *word, const char **category_out, size_t *catlen)
+/* The category of a synonym, or NULL. Later lines win, as chair.py's
+ * inverse_synonym_dict is filled in file order. */
+const char *metric_chair_category(const char *word)
 {
     const char *found = NULL;
     size_t wl = strlen(word);
     for (size_t i = 0; i < NELEM(chair_synonym_lines); i++) {
-        const char *line = chair_synonym_lines[i], *p = line;
-        size_t first = strcspn(line, ",");
-        for (;;) {
+        for (const char *p = chair_synonym_lines[i];;) {
             const char *sep = strstr(p, ", ");
             size_t len = sep ? (size_t)(sep - p) : strlen(p);
-            if (len == wl && memcmp(p, word, wl) == 0) {
-                found = line;
-                *category_out = line;
-                *catlen = first;
-            }
+            if (len == wl && memcmp(p, word, wl) == 0) found = chair_categories[i];
             if (!sep) break;
             p = sep + 2;
         }
     }
     return found;
-}
-
-/* Category names live in a static table so callers can keep the pointers. */
-static const char *chair_category_names[NELEM(chair_synonym_lines)];
-static char chair_category_buf[NELEM(chair_synonym_lines)][32];
-
-const char *metric_chair_category(const char *word)
-{
-    const char *line = NULL;
-    size_t len = 0;
-    if (!chair_lookup(word, &line, &len)) return NULL;
-    size_t idx = 0;
-    while (chair_synonym_lines[idx] != line) idx++;
-    if (!chair_category_names[idx]) {
-        /* First use fills the slot; the same bytes every time, so a race is benign. */
-        if (len >= sizeof chair_category_buf[idx]) len = sizeof chair_category_buf[idx] - 1;
-        memcpy(chair_category_buf[idx], line, len);
-        chair_category_buf[idx][len] = 0;
-        chair_category_names[idx] = chair_category_buf[idx];
-    }
-    return chair_category_names[idx];
 }
 
 /* ---- pattern.en singularize ------------------------------------------------------ */
