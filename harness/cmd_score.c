@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,9 +54,13 @@ typedef struct {
     char why[256];   /* the reason a line is rejected */
 } score_err;
 
-static int fail(score_err *e, const char *fmt, const char *arg)
+static int fail(score_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(score_err *e, const char *fmt, ...)
 {
-    snprintf(e->why, sizeof e->why, fmt, arg);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->why, sizeof e->why, fmt, ap);
+    va_end(ap);
     return -1;
 }
 
@@ -77,7 +82,7 @@ static const char **get_strs(const cJSON *o, const char *key, size_t *n, score_e
     if (!v) return fail(e, "missing field '%s'", key), NULL;
     if (!cJSON_IsArray(v)) return fail(e, "field '%s' must be an array of strings", key), NULL;
     out = malloc(((size_t)cJSON_GetArraySize(v) + 1) * sizeof *out);
-    if (!out) return fail(e, "out of memory%s", ""), NULL;
+    if (!out) return fail(e, "out of memory"), NULL;
     cJSON_ArrayForEach(it, v) {
         if (!cJSON_IsString(it)) { free(out); return fail(e, "field '%s' must be an array of strings", key), NULL; }
         out[k++] = it->valuestring;
@@ -182,8 +187,8 @@ static int score_yesno(const cJSON *in, cJSON *out, score_err *e)
     cJSON_ArrayForEach(it, items) {
         const char *a = get_str(it, "answer", e), *l = a ? get_str(it, "label", e) : NULL;
         int label = l ? metric_label_parse(l) : -1;
-        if (l && label < 0) fail(e, "label must be \"yes\" or \"no\"%s", "");
-        else if (l && !utext_valid_utf8(a, strlen(a))) fail(e, "answer is not valid UTF-8%s", "");
+        if (l && label < 0) fail(e, "label must be \"yes\" or \"no\"");
+        else if (l && !utext_valid_utf8(a, strlen(a))) fail(e, "answer is not valid UTF-8");
         if (label < 0 || e->why[0]) return at_item(e, k);
         k++;
         metric_confusion_add(&c, metric_pope_parse(a), (metric_yesno)label);
@@ -212,7 +217,7 @@ static int score_mme(const cJSON *in, cJSON *out, score_err *e)
     for (int t = 0; t < NT; t++) {
         labels[t] = malloc((total + 1) * sizeof **labels);
         preds[t] = malloc((total + 1) * sizeof **preds);
-        if (!labels[t] || !preds[t]) { fail(e, "out of memory%s", ""); goto done; }
+        if (!labels[t] || !preds[t]) { fail(e, "out of memory"); goto done; }
     }
     cJSON_ArrayForEach(it, items) {
         const char *task = get_str(it, "task", e);
@@ -224,8 +229,8 @@ static int score_mme(const cJSON *in, cJSON *out, score_err *e)
         /* The tool lowercases the label and asserts yes or no. */
         if (!strcmp(label, "Yes") || !strcmp(label, "yes")) l = METRIC_YES;
         else if (!strcmp(label, "No") || !strcmp(label, "no")) l = METRIC_NO;
-        if (l < 0) fail(e, "label must be Yes or No%s", "");
-        else if (strpbrk(answer, "\t\n\r")) fail(e, "an MME answer cannot hold a tab or line break%s", "");
+        if (l < 0) fail(e, "label must be Yes or No");
+        else if (strpbrk(answer, "\t\n\r")) fail(e, "an MME answer cannot hold a tab or line break");
         else metric_fail(metric_mme_parse(answer, &preds[t][n[t]]), e);
         if (e->why[0]) { at_item(e, k); goto done; }
         labels[t][n[t]++] = (metric_yesno)l;
@@ -354,19 +359,19 @@ static int score_line(score_fn fn, const char *line, size_t len, score_err *e)
 {
     cJSON *in = NULL, *out = NULL, *id;
     int rc = -1;
-    if (!utext_valid_utf8(line, len)) return fail(e, "not valid UTF-8%s", "");
+    if (!utext_valid_utf8(line, len)) return fail(e, "not valid UTF-8");
     in = cJSON_ParseWithLength(line, len);
-    if (!in) return fail(e, "not valid JSON%s", "");
-    if (!cJSON_IsObject(in)) { fail(e, "not a JSON object%s", ""); goto done; }
+    if (!in) return fail(e, "not valid JSON");
+    if (!cJSON_IsObject(in)) { fail(e, "not a JSON object"); goto done; }
     id = cJSON_GetObjectItemCaseSensitive(in, "id");
     if (!id) { fail(e, "missing field '%s'", "id"); goto done; }
     if (!cJSON_IsString(id) && !cJSON_IsNumber(id)) { fail(e, "field '%s' must be a string or number", "id"); goto done; }
     out = cJSON_CreateObject();
-    if (!out || !cJSON_AddItemToObject(out, "id", cJSON_Duplicate(id, 1))) { fail(e, "out of memory%s", ""); goto done; }
+    if (!out || !cJSON_AddItemToObject(out, "id", cJSON_Duplicate(id, 1))) { fail(e, "out of memory"); goto done; }
     e->why[0] = 0;
-    if (fn(in, out, e)) { if (!e->why[0]) fail(e, "out of memory%s", ""); goto done; }
+    if (fn(in, out, e)) { if (!e->why[0]) fail(e, "out of memory"); goto done; }
     char *s = cJSON_PrintUnformatted(out);
-    if (!s) { fail(e, "out of memory%s", ""); goto done; }
+    if (!s) { fail(e, "out of memory"); goto done; }
     puts(s);
     free(s);
     rc = 0;
