@@ -583,24 +583,58 @@ done:
     return rc;
 }
 
+/* Untrained Punkt at text[i] (one of . ? !): 0 when no sentence ends here, else the
+ * end of the sentence; *next is where the next one starts. A candidate is [.?!]
+ * followed by whitespace or by one of ?!)";}]*:@'({[ . Periods do not end a
+ * sentence after an ellipsis token ("dog..."), nor after an initial ("b.") or a
+ * number ("2.") when the next word starts in lower case (the orthographic
+ * heuristic with no training data). Closing quotes and brackets followed by
+ * whitespace move back to the sentence they close (Punkt's realignment). */
+static size_t sentence_end(const char *t, size_t n, size_t i, size_t *next)
+{
+    size_t j = i + 1, k;
+    if (j >= n) return 0;
+    if (is_space(t[j])) {
+        for (k = j; k < n && is_space(t[k]); k++) {}
+        if (t[i] == '.') {
+            size_t w = i; /* the token ending in this period */
+            while (w > 0 && !is_space(t[w - 1])) w--;
+            if (i > w && t[i - 1] == '.') return 0;
+            int initial = i - w == 1 && !is_digit(t[w]) && is_word(t[w]);
+            int number = i > w;
+            for (size_t m = w; m < i; m++)
+                if (!is_digit(t[m]) && !(m > w && strchr(",.-", t[m])) && !(m == w && t[m] == '-')) number = 0;
+            if (number && !is_digit(t[i - 1]) && !is_digit(t[w + (t[w] == '-')])) number = 0;
+            int lower_next = k < n && t[k] >= 'a' && t[k] <= 'z';
+            if ((initial || number) && lower_next) return 0;
+        }
+        *next = k;
+        return j;
+    }
+    if (!strchr("?!)\";}]*:@'({[", t[j])) return 0;
+    if (t[i] == '.' && i > 0 && t[i - 1] == '.') return 0;
+    size_t end = j;
+    for (k = j; k < n && strchr("\"')]}", t[k]); k++) {}
+    if (k > j && (k == n || is_space(t[k]))) end = k; /* realigned closers */
+    *next = end;
+    return end;
+}
+
 int metric_chair_tokenize(const char *text, char ***tokens, size_t *ntok)
 {
-    size_t n = strlen(text), cap = 0, start = 0;
+    size_t n = strlen(text), cap = 0, start = 0, next = 0;
     *tokens = NULL;
     *ntok = 0;
-    /* Untrained Punkt: a sentence ends at . ! or ? (with any closing quotes or
-     * brackets) followed by whitespace. */
     for (size_t i = 0; i <= n; i++) {
-        size_t end = i;
+        size_t end = n;
         if (i < n) {
-            if (!strchr(".!?", text[i]) || !text[i]) continue;
-            end = i + 1;
-            while (end < n && strchr("\"')]}", text[end]) && text[end]) end++;
-            if (end < n && !is_space(text[end])) continue;
+            if (!text[i] || !strchr(".!?", text[i]) || !(end = sentence_end(text, n, i, &next))) continue;
+        } else {
+            next = n;
         }
         if (end > start && tokenize_sentence(text + start, end - start, tokens, ntok, &cap)) goto fail;
-        start = end;
-        i = end;
+        start = next;
+        if (next > i + 1) i = next - 1;
     }
     return METRIC_OK;
 fail:

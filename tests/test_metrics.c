@@ -188,6 +188,9 @@ static void test_tokenizer(void)
         {"1,000 dogs cannot swim", "1,000|dogs|can|not|swim"},
         {"dog/cat on a bed", "dog/cat|on|a|bed"},
         {"wait... a dog", "wait|...|a|dog"},
+        {"a dog.: a cat", "a|dog|.|:|a|cat"},                  /* Punkt breaks before ':' */
+        {"(a dog.) a cat.", "(|a|dog|.|)|a|cat|."},            /* ')' realigned back */
+        {"item b. a dog. 2. cats.", "item|b.|a|dog|.|2.|cats|."}, /* initial / number */
     };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         char **t = NULL, joined[256] = "";
