@@ -18,6 +18,8 @@
 
 #include <stddef.h>
 
+#include "metrics/stats.h"
+
 enum {
     METRIC_OK = 0,
     METRIC_NODATA = 1,    /* defined as 0/0 or rejected by the official code */
@@ -169,7 +171,7 @@ metric_num metric_chair_i(const metric_chair_corpus *corpus);
 
 /* One scored item, as the harness stores it. */
 typedef struct {
-    const char        *pred;    /* the model's raw answer */
+    const char        *pred;    /* the model's raw answer (caption for CHAIR) */
     const char *const *refs;    /* references: human answers, ground truths, COCO categories */
     size_t             nrefs;
     const char        *label;   /* "yes"/"no" for yes/no metrics, else NULL */
@@ -177,10 +179,14 @@ typedef struct {
 
 typedef enum {
     METRIC_KIND_BINARY,  /* per-item right/wrong: Wilson interval, McNemar */
-    METRIC_KIND_SOFT,    /* per-item score in [0,1]: bootstrap, paired bootstrap */
+    METRIC_KIND_SOFT,    /* per-item score in [0,1]: bootstrap, paired bootstrap, sign flips */
     METRIC_KIND_RATIO    /* only defined over a set (F1, CHAIR-i): bootstrap */
 } metric_kind;
 
+/* A row of the registry. Every registered metric is a ratio of sums over items:
+ * item i contributes num_i and den_i (den 1 for a mean; CHAIR-i: hallucinated and
+ * all mentions; F1: 2TP and 2TP+FP+FN), which is what resampling needs. MME's
+ * per-subtask pairs do not fit this and are computed by metric_mme_task. */
 typedef struct {
     const char *name;       /* e.g. "vqa" */
     const char *variant;    /* which official code it reproduces, stored with each number */
@@ -188,17 +194,39 @@ typedef struct {
     metric_kind kind;
     double      scale;      /* report multiplier (100 for percentages) */
     int         decimals;   /* report decimals after scaling */
-    /* Per-item value (soft score, or 1/0 for a yes/no prediction); may be NULL for
-     * set-only metrics. */
-    int (*score)(const metric_item *item, double *out);
-    /* The metric over a set, unscaled; items[i] scored as values[i] (values may be
-     * NULL when score is NULL). NODATA when undefined. */
-    int (*aggregate)(const metric_item *items, const double *values, size_t n, metric_num *out);
+    int (*parts)(const metric_item *item, double *num, double *den);
+    /* The official formula over a whole set where its floating-point order differs
+     * from sum(num)/sum(den) (POPE's precision, recall, F1); NULL otherwise. */
+    int (*aggregate)(const metric_item *items, size_t n, metric_num *out);
 } metric_def;
 
 /* The table, terminated by a row with name == NULL. */
 extern const metric_def metric_registry[];
 /* The row with that name, or NULL. */
 const metric_def *metric_find(const char *name);
+
+/* One item's value num/den; NODATA where den is 0 (precision of a "no" answer). */
+int metric_item_value(const metric_def *d, const metric_item *item, double *out);
+/* The metric over items[0..n), unscaled; NODATA (out->defined 0) when undefined. */
+int metric_apply(const metric_def *d, const metric_item *items, size_t n, metric_num *out);
+
+/* Its 95%-type interval (level from o): Wilson for a binary metric with one item
+ * per cluster (cluster NULL means one cluster per item), else a percentile
+ * bootstrap resampling clusters (images), B and seed from o (NULL: defaults).
+ * *method (may be NULL) is set to "wilson" or "bootstrap". */
+int metric_interval(const metric_def *d, const metric_item *items, size_t n, const size_t *cluster,
+                    const stats_boot_opts *o, stats_interval *out, const char **method);
+
+/* Run B against run A on the same items (a[i] and b[i] are the same sample). */
+typedef struct {
+    stats_interval diff;   /* metric(B) - metric(A), paired cluster-bootstrap interval */
+    int    has_p;          /* 1 when a test applies */
+    double p;              /* McNemar exact (binary) or sign-flip over clusters (soft) */
+    const char *test;      /* "mcnemar", "sign-flip" or NULL (ratio metrics: gate on diff) */
+    long   b, c;           /* binary metrics: right->wrong, wrong->right */
+} metric_comparison;
+
+int metric_compare(const metric_def *d, const metric_item *a, const metric_item *b, size_t n,
+                   const size_t *cluster, const stats_boot_opts *o, metric_comparison *out);
 
 #endif

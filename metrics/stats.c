@@ -168,79 +168,116 @@ done:
     return rc;
 }
 
-/* Per-cluster sums for (paired) means: sum_a/sum_b of the values, count of items. */
-typedef struct {
-    double *sum_a, *sum_b;
-    double *count;
-    size_t  nclusters;
-    int     paired;
-} cluster_sums;
-
-static int mean_fn(const size_t *idx, size_t n, void *ctx, double *out)
-{
-    const cluster_sums *cs = ctx;
-    double a = 0, b = 0, c = 0;
-    for (size_t i = 0; i < n; i++) {
-        a += cs->sum_a[idx[i]];
-        if (cs->paired) b += cs->sum_b[idx[i]];
-        c += cs->count[idx[i]];
-    }
-    if (c == 0) return STATS_NODATA;
-    *out = cs->paired ? (b - a) / c : a / c;
-    return STATS_OK;
-}
-
 static int cmp_size(const void *a, const void *b)
 {
     size_t x = *(const size_t *)a, y = *(const size_t *)b;
     return (x > y) - (x < y);
 }
 
-/* Groups items by cluster id into per-cluster sums, then bootstraps mean_fn. */
-static int bootstrap_means(const double *a, const double *b, const size_t *cluster, size_t n,
-                           const stats_boot_opts *o, stats_boot_result *out)
+int stats_cluster_index(const size_t *cluster, size_t n, size_t *index, size_t *nclusters)
 {
-    cluster_sums cs = {0};
-    size_t *ids = NULL;
-    int rc = STATS_ENOMEM;
-    memset(out, 0, sizeof *out);
-    if (n == 0) return STATS_NODATA;
+    size_t *ids, k = 0;
+    *nclusters = 0;
+    if (!cluster) { /* every item its own cluster */
+        for (size_t i = 0; i < n; i++) index[i] = i;
+        *nclusters = n;
+        return STATS_OK;
+    }
+    if (!n) return STATS_OK;
     ids = malloc(n * sizeof *ids);
-    cs.sum_a = calloc(n, sizeof *cs.sum_a);
-    cs.sum_b = calloc(n, sizeof *cs.sum_b);
-    cs.count = calloc(n, sizeof *cs.count);
-    if (!ids || !cs.sum_a || !cs.sum_b || !cs.count) goto done;
+    if (!ids) return STATS_ENOMEM;
     memcpy(ids, cluster, n * sizeof *ids);
     qsort(ids, n, sizeof *ids, cmp_size);
     for (size_t i = 0; i < n; i++)
-        if (i == 0 || ids[i] != ids[cs.nclusters - 1]) ids[cs.nclusters++] = ids[i];
+        if (i == 0 || ids[i] != ids[k - 1]) ids[k++] = ids[i];
     for (size_t i = 0; i < n; i++) {
-        size_t *hit = bsearch(&cluster[i], ids, cs.nclusters, sizeof *ids, cmp_size);
-        size_t k = (size_t)(hit - ids);
-        cs.sum_a[k] += a[i];
-        if (b) cs.sum_b[k] += b[i];
-        cs.count[k] += 1;
+        size_t *hit = bsearch(&cluster[i], ids, k, sizeof *ids, cmp_size);
+        index[i] = (size_t)(hit - ids);
     }
-    cs.paired = b != NULL;
-    rc = stats_bootstrap(cs.nclusters, mean_fn, &cs, o, out);
-done:
+    *nclusters = k;
     free(ids);
-    free(cs.sum_a);
-    free(cs.sum_b);
-    free(cs.count);
+    return STATS_OK;
+}
+
+/* Per-cluster sums of one or two ratio metrics: run A (na/da) and, when paired,
+ * run B (nb/db). */
+typedef struct {
+    double *na, *da, *nb, *db;
+    int     paired;
+} cluster_sums;
+
+static int ratio_fn(const size_t *idx, size_t n, void *ctx, double *out)
+{
+    const cluster_sums *cs = ctx;
+    double na = 0, da = 0, nb = 0, db = 0;
+    for (size_t i = 0; i < n; i++) {
+        na += cs->na[idx[i]];
+        da += cs->da[idx[i]];
+        if (cs->paired) { nb += cs->nb[idx[i]]; db += cs->db[idx[i]]; }
+    }
+    if (da == 0 || (cs->paired && db == 0)) return STATS_NODATA;
+    *out = cs->paired ? nb / db - na / da : na / da;
+    return STATS_OK;
+}
+
+/* Groups items into clusters, sums num/den per cluster (den NULL: 1 per item), and
+ * bootstraps sum(num)/sum(den), or its paired difference B - A. */
+static int bootstrap_ratios(const double *na, const double *da, const double *nb, const double *db,
+                            const size_t *cluster, size_t n, const stats_boot_opts *o,
+                            stats_boot_result *out)
+{
+    cluster_sums cs = {0};
+    size_t *index = NULL, ncl = 0;
+    int rc = STATS_ENOMEM;
+    memset(out, 0, sizeof *out);
+    if (n == 0) return STATS_NODATA;
+    index = malloc(n * sizeof *index);
+    cs.na = calloc(n, sizeof *cs.na);
+    cs.da = calloc(n, sizeof *cs.da);
+    cs.nb = calloc(n, sizeof *cs.nb);
+    cs.db = calloc(n, sizeof *cs.db);
+    if (!index || !cs.na || !cs.da || !cs.nb || !cs.db) goto done;
+    if ((rc = stats_cluster_index(cluster, n, index, &ncl))) goto done;
+    cs.paired = nb != NULL;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = index[i];
+        cs.na[k] += na[i];
+        cs.da[k] += da ? da[i] : 1;
+        if (cs.paired) { cs.nb[k] += nb[i]; cs.db[k] += db ? db[i] : 1; }
+    }
+    rc = stats_bootstrap(ncl, ratio_fn, &cs, o, out);
+done:
+    free(index);
+    free(cs.na);
+    free(cs.da);
+    free(cs.nb);
+    free(cs.db);
     return rc;
 }
 
 int stats_bootstrap_mean(const double *v, const size_t *cluster, size_t n,
                          const stats_boot_opts *o, stats_boot_result *out)
 {
-    return bootstrap_means(v, NULL, cluster, n, o, out);
+    return bootstrap_ratios(v, NULL, NULL, NULL, cluster, n, o, out);
 }
 
 int stats_paired_bootstrap_mean(const double *a, const double *b, const size_t *cluster,
                                 size_t n, const stats_boot_opts *o, stats_boot_result *out)
 {
-    return bootstrap_means(a, b, cluster, n, o, out);
+    return bootstrap_ratios(a, NULL, b, NULL, cluster, n, o, out);
+}
+
+int stats_bootstrap_ratio(const double *num, const double *den, const size_t *cluster, size_t n,
+                          const stats_boot_opts *o, stats_boot_result *out)
+{
+    return bootstrap_ratios(num, den, NULL, NULL, cluster, n, o, out);
+}
+
+int stats_paired_bootstrap_ratio(const double *num_a, const double *den_a, const double *num_b,
+                                 const double *den_b, const size_t *cluster, size_t n,
+                                 const stats_boot_opts *o, stats_boot_result *out)
+{
+    return bootstrap_ratios(num_a, den_a, num_b, den_b, cluster, n, o, out);
 }
 
 /* ---- tests for two runs -------------------------------------------------------------------- */

@@ -105,6 +105,17 @@ int stats_bootstrap_mean(const double *v, const size_t *cluster, size_t n,
 /* Paired: mean(b) - mean(a) over the same items, resampling clusters (§8.4). */
 int stats_paired_bootstrap_mean(const double *a, const double *b, const size_t *cluster,
                                 size_t n, const stats_boot_opts *o, stats_boot_result *out);
+/* Ratio metrics (CHAIR-i, precision, F1 = 2TP / (2TP+FP+FN)): sum(num) / sum(den)
+ * over resampled clusters; resamples with sum(den) == 0 are skipped and counted. */
+int stats_bootstrap_ratio(const double *num, const double *den, const size_t *cluster, size_t n,
+                          const stats_boot_opts *o, stats_boot_result *out);
+/* Paired ratio difference: ratio(B) - ratio(A) on the same resampled clusters. */
+int stats_paired_bootstrap_ratio(const double *num_a, const double *den_a, const double *num_b,
+                                 const double *den_b, const size_t *cluster, size_t n,
+                                 const stats_boot_opts *o, stats_boot_result *out);
+/* index[i] = 0-based number of item i's cluster (ids compacted in sorted order);
+ * cluster NULL makes each item its own cluster. */
+int stats_cluster_index(const size_t *cluster, size_t n, size_t *index, size_t *nclusters);
 
 /* ---- tests for two runs on the same samples -------------------------------------- */
 

@@ -243,32 +243,86 @@ static void test_chair(void)
 static void test_registry(void)
 {
     const metric_def *d = metric_find("vqa");
-    T_CHECK(d && d->higher_is_better && d->score && d->aggregate && strstr(d->variant, "EvalAI"), "vqa row");
+    T_CHECK(d && d->higher_is_better && d->parts && strstr(d->variant, "EvalAI"), "vqa row");
     T_CHECK(metric_find("nope") == NULL, "unknown");
     d = metric_find("chair_i");
     T_CHECK(d && !d->higher_is_better && d->kind == METRIC_KIND_RATIO, "chair_i row");
     size_t n = 0;
     for (const metric_def *r = metric_registry; r->name; r++, n++)
-        T_CHECK(r->variant && r->aggregate && r->scale > 0, "%s complete", r->name);
+        T_CHECK(r->variant && r->parts && r->scale > 0, "%s complete", r->name);
     T_CHECK(n >= 10, "rows %zu", n);
-    /* apply by name: pope_f1 over 4 items (TP 1, FP 1, FN 1, TN 1) -> 0.5 */
-    const char *yes = "yes", *no = "no";
-    metric_item items[4] = {{"Yes", NULL, 0, yes}, {"Yes", NULL, 0, no}, {"No", NULL, 0, yes}, {"No", NULL, 0, no}};
+    /* apply by name: TP 1, FP 1, FN 1, TN 1 -> F1 0.5 both officially and as 2TP/(2TP+FP+FN) */
+    metric_item items[4] = {{"Yes", NULL, 0, "yes"}, {"Yes", NULL, 0, "no"},
+                            {"No", NULL, 0, "yes"}, {"No", NULL, 0, "no"}};
     metric_num out;
-    T_EQ_INT(metric_find("pope_f1")->aggregate(items, NULL, 4, &out), METRIC_OK);
+    T_EQ_INT(metric_apply(metric_find("pope_f1"), items, 4, &out), METRIC_OK);
     T_NEAR(out.value, 0.5, 1e-15);
-    double vals[4];
-    const metric_def *acc = metric_find("pope_accuracy");
-    for (int i = 0; i < 4; i++) T_EQ_INT(acc->score(&items[i], &vals[i]), METRIC_OK);
-    T_EQ_INT(acc->aggregate(items, vals, 4, &out), METRIC_OK);
+    T_EQ_INT(metric_apply(metric_find("pope_accuracy"), items, 4, &out), METRIC_OK);
     T_NEAR(out.value, 0.5, 0);
-    T_EQ_INT(acc->aggregate(items, vals, 0, &out), METRIC_NODATA);
+    T_EQ_INT(metric_apply(metric_find("pope_accuracy"), items, 0, &out), METRIC_NODATA);
     T_EQ_INT(out.defined, 0);
-    /* CHAIR-i by name: refs are the truth categories */
+    double v;
+    T_EQ_INT(metric_item_value(metric_find("pope_precision"), &items[2], &v), METRIC_NODATA);
+    metric_item bad = {"Yes", NULL, 0, "maybe"};
+    T_EQ_INT(metric_apply(metric_find("pope_accuracy"), &bad, 1, &out), METRIC_EINPUT);
+    /* CHAIR-i by name: refs are the truth categories; 1 of 3 mentions hallucinated */
     const char *truth[1] = {"dog"};
     metric_item caps[2] = {{"A dog and a cat.", truth, 1, NULL}, {"A dog.", truth, 1, NULL}};
-    T_EQ_INT(metric_find("chair_i")->aggregate(caps, NULL, 2, &out), METRIC_OK);
+    T_EQ_INT(metric_apply(metric_find("chair_i"), caps, 2, &out), METRIC_OK);
     T_NEAR(out.value, 1.0 / 3, 1e-15);
+}
+
+/* Intervals and comparisons chosen by kind: Wilson for one binary item per image,
+ * the image bootstrap otherwise, McNemar / sign flips for two runs. */
+static void test_registry_stats(void)
+{
+    enum { N = 40 };
+    static metric_item a[N], b[N];
+    static size_t img[N];
+    static const char *ans_dog[10] = {"dog", "dog", "dog", "dog", "dog", "dog", "dog", "dog", "dog", "dog"};
+    for (int i = 0; i < N; i++) {
+        /* run A right on 0..29; run B right on 0..19 and 30..39: b = 10, c = 10 */
+        a[i] = (metric_item){i < 30 ? "yes" : "No", NULL, 0, "yes"};
+        b[i] = (metric_item){i < 20 || i >= 30 ? "yes" : "No", NULL, 0, "yes"};
+        img[i] = (size_t)i / 2;
+    }
+    const metric_def *acc = metric_find("pope_accuracy");
+    stats_interval ci, w;
+    const char *method;
+    T_EQ_INT(metric_interval(acc, a, N, NULL, NULL, &ci, &method), METRIC_OK);
+    T_EQ_STR(method, "wilson");
+    T_EQ_INT(stats_wilson(30, 40, STATS_Z95, &w), STATS_OK);
+    T_NEAR(ci.lo, w.lo, 0);
+    T_NEAR(ci.hi, w.hi, 0);
+    T_NEAR(ci.estimate, 0.75, 0);
+    T_EQ_INT(metric_interval(acc, a, N, img, NULL, &ci, &method), METRIC_OK);
+    T_EQ_STR(method, "bootstrap"); /* two questions per image */
+    T_CHECK(ci.lo < 0.75 && ci.hi > 0.75, "[%g, %g]", ci.lo, ci.hi);
+    metric_comparison c;
+    T_EQ_INT(metric_compare(acc, a, b, N, img, NULL, &c), METRIC_OK);
+    T_EQ_STR(c.test, "mcnemar");
+    T_EQ_INT(c.b, 10);
+    T_EQ_INT(c.c, 10);
+    T_NEAR(c.p, 1.0, 0);
+    T_NEAR(c.diff.estimate, 0.0, 1e-15);
+    T_CHECK(c.diff.lo < 0 && c.diff.hi > 0, "diff CI [%g, %g]", c.diff.lo, c.diff.hi);
+    /* soft: VQA, B = A everywhere except 10 items that gain 1.0 -> diff 0.25 */
+    static metric_item va[N], vb[N];
+    for (int i = 0; i < N; i++) {
+        va[i] = (metric_item){"cat", ans_dog, 10, NULL};
+        vb[i] = (metric_item){i < 10 ? "dog" : "cat", ans_dog, 10, NULL};
+    }
+    const metric_def *vqa = metric_find("vqa");
+    T_EQ_INT(metric_compare(vqa, va, vb, N, img, NULL, &c), METRIC_OK);
+    T_EQ_STR(c.test, "sign-flip");
+    T_NEAR(c.diff.estimate, 0.25, 1e-15);
+    /* 5 images all +1 and 15 at 0: exact sign flips give p = 2 / 2^5 */
+    T_NEAR(c.p, 2.0 / 32, 1e-15);
+    T_EQ_INT(metric_interval(vqa, va, 0, NULL, NULL, &ci, &method), METRIC_NODATA);
+    T_EQ_INT(ci.defined, 0);
+    /* ratio: F1 has a bootstrap interval and no test */
+    T_EQ_INT(metric_compare(metric_find("pope_f1"), a, b, N, img, NULL, &c), METRIC_OK);
+    T_EQ_INT(c.has_p, 0);
 }
 
 static void test_utext(void)
@@ -348,6 +402,7 @@ int main(void)
     T_RUN(test_tokenizer);
     T_RUN(test_chair);
     T_RUN(test_registry);
+    T_RUN(test_registry_stats);
     T_RUN(test_utext);
     T_RUN(test_random_inputs);
     T_MAIN_END();
