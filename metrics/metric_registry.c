@@ -26,42 +26,20 @@ static int mean_part(int rc, const double *v, double *num, double *den)
     return rc;
 }
 
-static int part_vqa(const metric_item *it, double *num, double *den)
-{
-    double v = 0;
-    int rc = metric_vqa_score(METRIC_VQA, it->pred, it->refs, it->nrefs, &v);
-    return mean_part(rc, &v, num, den);
-}
-static int part_vqa_raw(const metric_item *it, double *num, double *den)
-{
-    double v = 0;
-    int rc = metric_vqa_score(METRIC_VQA_RAW, it->pred, it->refs, it->nrefs, &v);
-    return mean_part(rc, &v, num, den);
-}
-static int part_textvqa(const metric_item *it, double *num, double *den)
-{
-    double v = 0;
-    int rc = metric_vqa_score(METRIC_TEXTVQA, it->pred, it->refs, it->nrefs, &v);
-    return mean_part(rc, &v, num, den);
-}
-static int part_exact(const metric_item *it, double *num, double *den)
-{
-    double v = 0;
-    int rc = metric_exact(it->pred, it->refs, it->nrefs, &v);
-    return mean_part(rc, &v, num, den);
-}
-static int part_anls(const metric_item *it, double *num, double *den)
-{
-    double v = 0;
-    int rc = metric_anls(it->pred, it->refs, it->nrefs, &v, NULL);
-    return mean_part(rc, &v, num, den);
-}
-static int part_anls_stvqa(const metric_item *it, double *num, double *den)
-{
-    double v = 0;
-    int rc = metric_anls_stvqa(it->pred, it->refs, it->nrefs, &v);
-    return mean_part(rc, &v, num, den);
-}
+/* part_NAME: the per-item score `call` (which writes v) as a mean part. */
+#define SCORE_PART(name, call)                                                            \
+    static int part_##name(const metric_item *it, double *num, double *den)               \
+    {                                                                                     \
+        double v = 0;                                                                     \
+        int rc = (call);                                                                  \
+        return mean_part(rc, &v, num, den);                                               \
+    }
+SCORE_PART(vqa, metric_vqa_score(METRIC_VQA, it->pred, it->refs, it->nrefs, &v))
+SCORE_PART(vqa_raw, metric_vqa_score(METRIC_VQA_RAW, it->pred, it->refs, it->nrefs, &v))
+SCORE_PART(textvqa, metric_vqa_score(METRIC_TEXTVQA, it->pred, it->refs, it->nrefs, &v))
+SCORE_PART(exact, metric_exact(it->pred, it->refs, it->nrefs, &v))
+SCORE_PART(anls, metric_anls(it->pred, it->refs, it->nrefs, &v, NULL))
+SCORE_PART(anls_stvqa, metric_anls_stvqa(it->pred, it->refs, it->nrefs, &v))
 
 /* POPE: the official parse and the item's label. */
 static int pope_item(const metric_item *it, metric_yesno *pred, metric_yesno *label)
