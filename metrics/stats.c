@@ -423,3 +423,23 @@ int stats_same_top(size_t same, size_t n, stats_interval *out)
     out->defined = 1;
     return STATS_OK;
 }
+
+double stats_delta_p(double logp_ref_p, double logp_ref_q)
+{
+    return exp(logp_ref_q) - exp(logp_ref_p);
+}
+
+int stats_quant_summarize(const double *kl, const double *dp, const unsigned char *same_top,
+                          size_t n, stats_quant_report *out)
+{
+    size_t same = 0;
+    int rc;
+    memset(out, 0, sizeof *out);
+    if (n == 0) return STATS_NODATA;
+    for (size_t i = 0; i < n; i++) same += same_top[i] != 0;
+    if ((rc = stats_summarize(kl, n, &out->kl)) || (rc = stats_summarize(dp, n, &out->dp)) ||
+        (rc = stats_same_top(same, n, &out->same_top)))
+        return rc;
+    out->n = n;
+    return STATS_OK;
+}

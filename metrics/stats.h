@@ -160,6 +160,22 @@ typedef struct {
  * EINVAL for empty lists or log-probs above 0. */
 int stats_kl_topk(const stats_logprob *p, size_t np, const stats_logprob *q, size_t nq,
                   double *kl, int *same_top);
+/* Δp at one position: p_Q(ref token) - p_P(ref token), from the forced reference
+ * token's log-probabilities under each run. */
+double stats_delta_p(double logp_ref_p, double logp_ref_q);
+
+/* Everything llama.cpp --kl-divergence prints, over n positions: KL summary (mean ±
+ * error, max, 99.9/99/50/10/5/1 %, min), Δp summary (mean ± error, RMS ± error,
+ * percentiles) and the same-top share. NODATA for n == 0. */
+typedef struct {
+    size_t n;
+    stats_summary  kl, dp;
+    stats_interval same_top;
+} stats_quant_report;
+
+int stats_quant_summarize(const double *kl, const double *dp, const unsigned char *same_top,
+                          size_t n, stats_quant_report *out);
+
 /* llama.cpp's "Same top p": estimate = same/n, lo/hi = estimate -/+ its binomial
  * standard error sqrt(p(1-p)/(n-1)). NODATA for n == 0. */
 int stats_same_top(size_t same, size_t n, stats_interval *out);

@@ -281,6 +281,18 @@ static void test_kl(void)
     T_NEAR(st.estimate, 0.9, 1e-15);
     T_NEAR(st.hi - st.estimate, sqrt(0.09 / 99), 1e-15);
     T_EQ_INT(stats_same_top(0, 0, &st), STATS_NODATA);
+    /* Δp = 0.3 - 0.5 */
+    T_NEAR(stats_delta_p(log(0.5), log(0.3)), -0.2, 1e-15);
+    /* the combined report: KL {0, 0.1, 0.2}, Δp {-0.1, 0, 0.1}, top agrees 2 of 3 */
+    double kls[3] = {0, 0.1, 0.2}, dps[3] = {-0.1, 0, 0.1};
+    unsigned char same3[3] = {1, 1, 0};
+    stats_quant_report q;
+    T_EQ_INT(stats_quant_summarize(kls, dps, same3, 3, &q), STATS_OK);
+    T_NEAR(q.kl.mean, 0.1, 1e-15);
+    T_NEAR(q.kl.max, 0.2, 0);
+    T_NEAR(q.dp.rms, sqrt(0.02 / 3), 1e-15);
+    T_NEAR(q.same_top.estimate, 2.0 / 3, 1e-15);
+    T_EQ_INT(stats_quant_summarize(kls, dps, same3, 0, &q), STATS_NODATA);
 }
 
 int main(void)
