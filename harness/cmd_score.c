@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* ---- output helpers ---------------------------------------------------------- */
 
@@ -227,8 +228,8 @@ static int score_mme(const cJSON *in, cJSON *out, score_err *e)
         if (!answer) { at_item(e, k); goto done; }
         if (t < 0) { fail(e, "unknown MME task '%.100s'", task); at_item(e, k); goto done; }
         /* The tool lowercases the label and asserts yes or no. */
-        if (!strcmp(label, "Yes") || !strcmp(label, "yes")) l = METRIC_YES;
-        else if (!strcmp(label, "No") || !strcmp(label, "no")) l = METRIC_NO;
+        if (!strcasecmp(label, "yes")) l = METRIC_YES;
+        else if (!strcasecmp(label, "no")) l = METRIC_NO;
         if (l < 0) fail(e, "label must be Yes or No");
         else if (strpbrk(answer, "\t\n\r")) fail(e, "an MME answer cannot hold a tab or line break");
         else metric_fail(metric_mme_parse(answer, &preds[t][n[t]]), e);
