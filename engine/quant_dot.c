@@ -239,19 +239,25 @@ static float k4_block_dot(const int8_t q[256], const uint8_t S[12], uint16_t d, 
     return (F16(d) * y->d) * (float)isum - (F16(dmin) * y->d) * (float)msum;
 }
 
+/* The nibbles shared by Q4_K and Q5_K: chunk c of 64 values takes the low nibbles of
+ * qs[32c..32c+31], then their high nibbles. q: [256] */
+static void unpack_k4_nibbles(const uint8_t qs[128], int8_t q[256])
+{
+    for (int c = 0; c < 4; c++)
+        for (int l = 0; l < 32; l++) {
+            q[64 * c + l] = (int8_t)(qs[32 * c + l] & 15);
+            q[64 * c + 32 + l] = (int8_t)(qs[32 * c + l] >> 4);
+        }
+}
+
 /* w: nb Q4_K super-blocks, y: nb Q8_K */
 static float dot_q4_K(int64_t nb, const lv_block_q4_K *w, const lv_block_q8_K *y)
 {
     float acc = 0.0f;
     int8_t q[256];
     for (int64_t i = 0; i < nb; i++) {
-        const lv_block_q4_K *b = w + i;
-        for (int c = 0; c < 4; c++)
-            for (int l = 0; l < 32; l++) {
-                q[64 * c + l] = (int8_t)(b->qs[32 * c + l] & 15);
-                q[64 * c + 32 + l] = (int8_t)(b->qs[32 * c + l] >> 4);
-            }
-        acc += k4_block_dot(q, b->scales, b->d, b->dmin, y + i);
+        unpack_k4_nibbles(w[i].qs, q);
+        acc += k4_block_dot(q, w[i].scales, w[i].d, w[i].dmin, y + i);
     }
     return acc;
 }
@@ -263,12 +269,9 @@ static float dot_q5_K(int64_t nb, const lv_block_q5_K *w, const lv_block_q8_K *y
     int8_t q[256];
     for (int64_t i = 0; i < nb; i++) {
         const lv_block_q5_K *b = w + i;
-        for (int c = 0; c < 4; c++)
-            for (int l = 0; l < 32; l++) {
-                int e0 = 64 * c + l, e1 = 64 * c + 32 + l;
-                q[e0] = (int8_t)((b->qs[32 * c + l] & 15) | ((b->qh[l] >> (e0 / 32)) & 1) << 4);
-                q[e1] = (int8_t)((b->qs[32 * c + l] >> 4) | ((b->qh[l] >> (e1 / 32)) & 1) << 4);
-            }
+        unpack_k4_nibbles(b->qs, q);
+        for (int e = 0; e < 256; e++)   /* fifth bit: bit (e / 32) of qh[e % 32] */
+            q[e] = (int8_t)(q[e] | ((b->qh[e % 32] >> (e / 32)) & 1) << 4);
         acc += k4_block_dot(q, b->scales, b->d, b->dmin, y + i);
     }
     return acc;
