@@ -590,6 +590,7 @@ static void rope_apply(float *x, const float *cs, int32_t n_heads, int32_t head_
     }
 }
 
+/* y[t][i] += b[i]; y: [n_tok][n], b: [n] or NULL (no bias) */
 static void add_bias(float *y, const float *b, int64_t n_tok, int64_t n)
 {
     if (!b) return;
@@ -629,8 +630,10 @@ static void attend(lv_llama_ctx *c, int32_t l, int32_t pos, const float *q, floa
     }
 }
 
-/* One chunk of nb ≤ n_batch rows at positions n_past…; x already holds the inputs.
- * out_rows > 0: logits of the last out_rows rows go to logits + out_off rows. */
+/* One chunk of nb ≤ n_batch rows at positions n_past … n_past+nb-1; c->x ([nb][n_embd])
+ * already holds the input rows. out_rows > 0: the logits of the last out_rows rows go
+ * to c->logits rows out_off … out_off+out_rows-1 ([n_vocab] each). n_past is not
+ * advanced here. The layer loop is the hot path of prefill. */
 static int eval_chunk(lv_llama_ctx *c, int32_t nb, int32_t out_rows, int32_t out_off)
 {
     const lv_llama *m = c->m;

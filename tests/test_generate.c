@@ -182,6 +182,11 @@ static void errors_are_one_line(void)
     char good[512];
     snprintf(good, sizeof good, "%s/good.f32", t_tmpdir());
     t_write_file(good, junk, 1024);         /* one row */
+    char nan_file[512];
+    static float nan_row[256];
+    nan_row[17] = NAN;
+    snprintf(nan_file, sizeof nan_file, "%s/nan.f32", t_tmpdir());
+    t_write_file(nan_file, nan_row, sizeof nan_row);
     static const struct {
         const char *argv[12];
         const char *want;
@@ -196,13 +201,15 @@ static void errors_are_one_line(void)
         {{"generate", "-m", "@M", "-p", "hi", "--image", "x.png", NULL}, "image-embd"},
         {{"generate", "-m", "@M", "--template", "raw", "-p", "hi", "--image-embd", "@GOOD", NULL}, "<image>"},
         {{"generate", "-m", "@M", "-p", "hi", "-n", "-3", NULL}, "n-predict"},
+        {{"generate", "-m", "@M", "-p", "hi", "--image-embd", "@NAN", NULL}, "not finite"},
+        {{"generate", "-m", "@M", "-p", "hi", "--image-embd", "/nonexistent.f32", NULL}, "nonexistent.f32"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         const char *argv[12];
         for (int k = 0; k < 12; k++) {
             const char *a = rows[i].argv[k];
             argv[k] = !a ? NULL : strcmp(a, "@M") == 0 ? m : strcmp(a, "@BAD") == 0 ? bad
-                    : strcmp(a, "@GOOD") == 0 ? good : a;
+                    : strcmp(a, "@GOOD") == 0 ? good : strcmp(a, "@NAN") == 0 ? nan_file : a;
         }
         t_proc p;
         t_run(&p, NULL, 0, argv);
