@@ -4,7 +4,6 @@
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "engine/f16lut.h"
@@ -130,10 +129,7 @@ static void pick_attention_kernels(lv_llama *m)
     m->kdot = kdot_ref;
     m->vacc = vacc_ref;
 #ifdef HAVE_X86_KERNELS
-    const char *e = getenv("LV_NO_SIMD");
-    __builtin_cpu_init();
-    if (!(e && *e) && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-        __builtin_cpu_supports("f16c")) {
+    if (lv_matmul_simd()) {   /* same instruction set as matmul's kernels */
         m->kdot = kdot_avx2;
         m->vacc = vacc_avx2;
     }

@@ -45,34 +45,44 @@ static float dot_f16_avx2(int wtype, int64_t n, const void *w, const void *act)
 }
 #endif
 
-/* The kernel table. Rows are the scalar reference; lv_matmul_kernel() swaps in the
- * SIMD row of a type when the CPU has the instructions. */
+#ifndef HAVE_X86_KERNELS
+#define dot_f16_avx2 NULL
+#endif
+
+/* The kernel table: per weight type the scalar reference and, where one exists, a SIMD
+ * kernel (used when the CPU has its instructions). Adding a kernel is filling a cell. */
 static const struct {
     int    type;
-    dot_fn dot;
+    dot_fn ref, simd;
 } kernels[] = {
-    {LV_TYPE_F32, dot_ref},  {LV_TYPE_F16, dot_ref},  {LV_TYPE_BF16, dot_ref},
-    {LV_TYPE_Q4_0, dot_ref}, {LV_TYPE_Q4_1, dot_ref}, {LV_TYPE_Q5_0, dot_ref},
-    {LV_TYPE_Q5_1, dot_ref}, {LV_TYPE_Q8_0, dot_ref}, {LV_TYPE_Q2_K, dot_ref},
-    {LV_TYPE_Q3_K, dot_ref}, {LV_TYPE_Q4_K, dot_ref}, {LV_TYPE_Q5_K, dot_ref},
-    {LV_TYPE_Q6_K, dot_ref}, {LV_TYPE_IQ4_NL, dot_ref},
+    {LV_TYPE_F32, dot_ref, NULL},  {LV_TYPE_F16, dot_ref, dot_f16_avx2}, {LV_TYPE_BF16, dot_ref, NULL},
+    {LV_TYPE_Q4_0, dot_ref, NULL}, {LV_TYPE_Q4_1, dot_ref, NULL},        {LV_TYPE_Q5_0, dot_ref, NULL},
+    {LV_TYPE_Q5_1, dot_ref, NULL}, {LV_TYPE_Q8_0, dot_ref, NULL},        {LV_TYPE_Q2_K, dot_ref, NULL},
+    {LV_TYPE_Q3_K, dot_ref, NULL}, {LV_TYPE_Q4_K, dot_ref, NULL},        {LV_TYPE_Q5_K, dot_ref, NULL},
+    {LV_TYPE_Q6_K, dot_ref, NULL}, {LV_TYPE_IQ4_NL, dot_ref, NULL},
 };
 
-static int use_simd = -1;   /* -1: not decided yet; set from the CPU and LV_NO_SIMD */
+static int use_simd = -1;   /* -1: not decided yet; set from the CPU and $LV_NO_SIMD */
 
-static dot_fn kernel_for(int type)
+int lv_matmul_simd(void)
 {
-#ifdef HAVE_X86_KERNELS
     if (use_simd < 0) {
+#ifdef HAVE_X86_KERNELS
         const char *e = getenv("LV_NO_SIMD");
         __builtin_cpu_init();
         use_simd = !(e && *e) && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
                    __builtin_cpu_supports("f16c");
-    }
-    if (use_simd && type == LV_TYPE_F16) return dot_f16_avx2;
+#else
+        use_simd = 0;
 #endif
+    }
+    return use_simd;
+}
+
+static dot_fn kernel_for(int type)
+{
     for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++)
-        if (kernels[i].type == type) return kernels[i].dot;
+        if (kernels[i].type == type) return kernels[i].simd && lv_matmul_simd() ? kernels[i].simd : kernels[i].ref;
     return NULL;
 }
 

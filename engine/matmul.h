@@ -37,6 +37,9 @@ int lv_mat_init(lv_mat *m, int type, int64_t cols, int64_t rows, const void *dat
  * the scalar reference everywhere, 1 returns to automatic choice. Not thread-safe:
  * call before matmuls start. */
 void lv_matmul_set_simd(int on);
+/* 1 when SIMD kernels are in use (x86-64 with AVX2, FMA and F16C, $LV_NO_SIMD unset):
+ * other modules use it to pick their own SIMD paths consistently. */
+int lv_matmul_simd(void);
 
 /* 1 when the engine can multiply weights of this type. */
 int lv_matmul_type_ok(int type);
