@@ -620,9 +620,16 @@ suite_writer *suite_writer_open(const char *dir, lv_error *err)
         snprintf(path, sizeof path, "%s/samples.jsonl", dir);
         if ((p = fopen(path, "rb"))) { fclose(p); empty = 0; }
         if (!empty) { lv_errorf(err, "%s: already holds a suite (remove it first)", dir); return NULL; }
-    } else if (mkdir(dir, 0777) != 0) {
-        lv_errorf(err, "%s: %s", dir, strerror(errno));
-        return NULL;
+    } else {
+        /* mkdir -p */
+        if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) { lv_errorf(err, "path too long"); return NULL; }
+        for (char *p = path + 1; ; p++) {
+            if (*p && *p != '/') continue;
+            char c = *p;
+            *p = 0;
+            if (mkdir(path, 0777) != 0 && errno != EEXIST) { lv_errorf(err, "%s: %s", path, strerror(errno)); return NULL; }
+            if (!(*p = c)) break;
+        }
     }
     if (!(w = lv_calloc(1, sizeof *w))) { lv_errorf(err, "out of memory"); return NULL; }
     w->dir = dup_str(dir);

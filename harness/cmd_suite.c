@@ -1,8 +1,109 @@
-/* harness/cmd_suite.c — 'llava-eval suite' (placeholder until its issue lands). */
+/* harness/cmd_suite.c — 'llava-eval suite make|import|fetch|list': procedural suites,
+ * importers for the official benchmarks, downloads, and the catalogue. */
 #include "harness/cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "datasets/synth.h"
+
+static int parse_seed(const char *s, uint64_t *out)
+{
+    char *end;
+    if (!s || !*s || *s == '-') return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+/* ---- suite make ---- */
+
+static int suite_make_cmd(int argc, char **argv)
+{
+    const char *out = NULL, *seed_s = NULL, *font = NULL;
+    long n = 240;
+    char *pos[2];
+    int npos, r;
+    lv_error err = {{0}};
+    const cli_opt opts[] = {
+        {'o', "output", CLI_STR, &out, "DIR", "folder to create (must not hold a suite)", 0, 0},
+        {0, "n", CLI_INT, &n, "N", "number of samples (default 240)", 1, 1000000},
+        {0, "seed", CLI_STR, &seed_s, "S", "seed, 0 to 2^64-1 (default 0)", 0, 0},
+        {0, "font", CLI_STR, &font, "FILE", "TrueType font for text-size (default DejaVuSans)", 0, 0},
+        {0, NULL, CLI_FLAG, NULL, NULL, NULL, 0, 0},
+    };
+    const cli_spec spec = {"suite make", "suite make KIND -o DIR [--n N] [--seed S] [--font FILE]",
+                           "Generate a procedural detail-loss suite (deterministic from the seed).",
+                           "KIND: text-size, object-size, count, position.", opts};
+    suite_make_opts mo = {0};
+    if ((r = cli_parse(&spec, argc, argv, pos, 2, &npos)) != 0) return r > 0 ? CLI_OK : CLI_USAGE;
+    if (npos != 1) return cli_error("suite make", "needs one KIND (see --help)");
+    if (!suite_make_describe(pos[0]))
+        return cli_error("suite make", "unknown kind '%s' (text-size, object-size, count, position)", pos[0]);
+    if (!out) return cli_error("suite make", "needs -o DIR");
+    if (seed_s && parse_seed(seed_s, &mo.seed)) return cli_error("suite make", "--seed: '%s' is not a number from 0 to 2^64-1", seed_s);
+    mo.kind = pos[0];
+    mo.n = (int)n;
+    mo.font = font;
+    if (suite_make(&mo, out, &err)) {
+        cli_error("suite make", "%s", err.msg);
+        return CLI_FAILED;
+    }
+    printf("%s: %s suite written\n", out, pos[0]);
+    return CLI_OK;
+}
+
+/* ---- suite list ---- */
+
+static int suite_list_cmd(int argc, char **argv)
+{
+    char *pos[1];
+    int npos, r;
+    const cli_opt opts[] = {{0, NULL, CLI_FLAG, NULL, NULL, NULL, 0, 0}};
+    const cli_spec spec = {"suite list", "suite list", "Suites known by name: procedural kinds and downloadable files.",
+                           NULL, opts};
+    if ((r = cli_parse(&spec, argc, argv, pos, 0, &npos)) != 0) return r > 0 ? CLI_OK : CLI_USAGE;
+    printf("procedural (llava-eval suite make KIND -o DIR):\n");
+    for (int i = 0; suite_make_kinds[i]; i++)
+        printf("  %-14s %s\n", suite_make_kinds[i], suite_make_describe(suite_make_kinds[i]));
+    return CLI_OK;
+}
+
+/* ---- dispatch ---- */
+
+typedef struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+} subcommand;
+
+static const subcommand subs[] = {
+    {"make", suite_make_cmd, "generate a procedural suite from a seed"},
+    {"list", suite_list_cmd, "show the suites known by name"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: llava-eval suite <make|import|fetch|list> [options]\n\n"
+               "Make, import, fetch and list evaluation suites.\n\nsubcommands:\n");
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) fprintf(f, "  %-8s %s\n", subs[i].name, subs[i].summary);
+    fprintf(f, "\n'llava-eval suite <subcommand> --help' describes one.\n");
+}
 
 int cmd_suite(int argc, char **argv)
 {
-    (void)argc; (void)argv;
-    return cli_error("suite", "not implemented yet");
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
+        if (strcmp(argv[1], subs[i].name) == 0) return subs[i].fn(argc - 1, argv + 1);
+    return cli_error("suite", "unknown subcommand '%s' (make, import, fetch, list)", argv[1]);
 }
