@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "datasets/fetch.h"
 #include "datasets/synth.h"
 
 static int parse_seed(const char *s, uint64_t *out)
@@ -56,6 +57,41 @@ static int suite_make_cmd(int argc, char **argv)
     return CLI_OK;
 }
 
+/* ---- suite fetch ---- */
+
+static int suite_fetch_cmd(int argc, char **argv)
+{
+    const char *cache = NULL;
+    int verify = 0, quiet = 0, npos, r, failed = 0;
+    char *pos[2];
+    const cli_opt opts[] = {
+        {0, "cache", CLI_STR, &cache, "DIR", "cache folder (default $LLAVA_EVAL_CACHE or ~/.cache/llava-eval)", 0, 0},
+        {0, "verify", CLI_FLAG, &verify, NULL, "re-hash files already in the cache", 0, 0},
+        {'q', "quiet", CLI_FLAG, &quiet, NULL, "no progress lines", 0, 0},
+        {0, NULL, CLI_FLAG, NULL, NULL, NULL, 0, 0},
+    };
+    const cli_spec spec = {"suite fetch", "suite fetch NAME [--cache DIR] [--verify]",
+                           "Download official files (resumable, size- and SHA-256-checked) into the cache.",
+                           "NAME: see 'llava-eval suite list'.", opts};
+    if ((r = cli_parse(&spec, argc, argv, pos, 2, &npos)) != 0) return r > 0 ? CLI_OK : CLI_USAGE;
+    if (npos != 1) return cli_error("suite fetch", "needs one NAME (see 'llava-eval suite list')");
+    const fetch_entry *e = fetch_find(pos[0]);
+    if (!e) return cli_error("suite fetch", "unknown suite '%s' (see 'llava-eval suite list')", pos[0]);
+    fetch_opts o = {.cache_dir = cache, .verify_cached = verify, .quiet = quiet};
+    for (const fetch_item *it = e->items; it->name; it++) {
+        lv_error err = {{0}};
+        char *path = NULL;
+        if (fetch_file(&o, it, &path, &err)) {
+            cli_error("suite fetch", "%s", err.msg);
+            failed = 1;
+            continue;
+        }
+        printf("%s\n", path);
+        free(path);
+    }
+    return failed ? CLI_FAILED : CLI_OK;
+}
+
 /* ---- suite list ---- */
 
 static int suite_list_cmd(int argc, char **argv)
@@ -69,6 +105,8 @@ static int suite_list_cmd(int argc, char **argv)
     printf("procedural (llava-eval suite make KIND -o DIR):\n");
     for (int i = 0; suite_make_kinds[i]; i++)
         printf("  %-14s %s\n", suite_make_kinds[i], suite_make_describe(suite_make_kinds[i]));
+    printf("\ndownloads (llava-eval suite fetch NAME):\n");
+    for (const fetch_entry *e = fetch_catalog; e->name; e++) printf("  %-22s %s\n", e->name, e->description);
     return CLI_OK;
 }
 
@@ -82,6 +120,7 @@ typedef struct {
 
 static const subcommand subs[] = {
     {"make", suite_make_cmd, "generate a procedural suite from a seed"},
+    {"fetch", suite_fetch_cmd, "download official files into the cache"},
     {"list", suite_list_cmd, "show the suites known by name"},
 };
 
