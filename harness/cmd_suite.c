@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "datasets/fetch.h"
+#include "datasets/import.h"
 #include "datasets/synth.h"
 
 static int parse_seed(const char *s, uint64_t *out)
@@ -54,6 +55,48 @@ static int suite_make_cmd(int argc, char **argv)
         return CLI_FAILED;
     }
     printf("%s: %s suite written\n", out, pos[0]);
+    return CLI_OK;
+}
+
+/* ---- suite import ---- */
+
+static int suite_import_cmd(int argc, char **argv)
+{
+    const char *out = NULL, *images = NULL, *name = NULL;
+    int ocr = 0, skip = 0, npos, r;
+    long limit = 0;
+    char *pos[9], summary[512] = "";
+    lv_error err = {{0}};
+    const cli_opt opts[] = {
+        {'o', "output", CLI_STR, &out, "DIR", "suite folder to create", 0, 0},
+        {0, "images", CLI_STR, &images, "DIR", "folder holding the official images (mme: default SRC)", 0, 0},
+        {0, "ocr-tokens", CLI_FLAG, &ocr, NULL, "textvqa: add LLaVA's 'Reference OCR token:' line to each question", 0, 0},
+        {0, "skip-missing", CLI_FLAG, &skip, NULL, "drop samples whose image is absent instead of failing", 0, 0},
+        {0, "limit", CLI_INT, &limit, "N", "keep the first N samples (coco-captions: images)", 1, 1e9},
+        {0, "name", CLI_STR, &name, "NAME", "suite name (default from the format)", 0, 0},
+        {0, NULL, CLI_FLAG, NULL, NULL, NULL, 0, 0},
+    };
+    const cli_spec spec = {"suite import", "suite import FORMAT SRC... --images DIR -o OUT [options]",
+                           "Turn official benchmark files into a suite (images are hard-linked or copied in).",
+                           "FORMAT and SRC:\n"
+                           "  pope           coco_pope_random.json coco_pope_popular.json coco_pope_adversarial.json\n"
+                           "  vqav2          v2_OpenEnded_mscoco_val2014_questions.json v2_mscoco_val2014_annotations.json\n"
+                           "  textvqa        TextVQA_0.5.1_val.json [TextVQA_Rosetta_OCR_v0.2_val.json]\n"
+                           "  mme            MME_Benchmark_release_version/\n"
+                           "  coco-captions  captions_val2014.json instances_val2014.json", opts};
+    if ((r = cli_parse(&spec, argc, argv, pos, 9, &npos)) != 0) return r > 0 ? CLI_OK : CLI_USAGE;
+    if (npos < 2) return cli_error("suite import", "needs FORMAT and at least one SRC (see --help)");
+    if (!out) return cli_error("suite import", "needs -o OUT");
+    int known = 0;
+    for (int i = 0; suite_import_formats[i]; i++) known |= strcmp(pos[0], suite_import_formats[i]) == 0;
+    if (!known) return cli_error("suite import", "unknown format '%s' (pope, vqav2, textvqa, mme, coco-captions)", pos[0]);
+    if (ocr && strcmp(pos[0], "textvqa") != 0) return cli_error("suite import", "--ocr-tokens is for textvqa only");
+    suite_import_opts o = {.images_dir = images, .ocr_tokens = ocr, .skip_missing = skip, .limit = limit, .name = name};
+    if (suite_import(pos[0], (const char *const *)pos + 1, npos - 1, &o, out, summary, &err)) {
+        cli_error("suite import", "%s", err.msg);
+        return CLI_USAGE;
+    }
+    printf("%s: %s suite, %s\n", out, pos[0], summary);
     return CLI_OK;
 }
 
@@ -120,6 +163,7 @@ typedef struct {
 
 static const subcommand subs[] = {
     {"make", suite_make_cmd, "generate a procedural suite from a seed"},
+    {"import", suite_import_cmd, "turn official benchmark files into a suite"},
     {"fetch", suite_fetch_cmd, "download official files into the cache"},
     {"list", suite_list_cmd, "show the suites known by name"},
 };
