@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "datasets/import.h"
 #include "datasets/suite.h"
 #include "engine/sha256.h"
 
@@ -88,7 +89,25 @@ typedef struct {
     char      validator[256], content_range[128];
     const char *validator_path;
     char      why[300];      /* reason when a callback aborts the transfer */
+    const char *label;       /* progress line label; NULL = no progress */
+    double    last_ms;       /* when the progress line was last drawn */
 } xfer;
+
+/* A one-line progress meter on a terminal, redrawn at most twice a second. */
+static int on_progress(void *ud, curl_off_t dl_total, curl_off_t dl_now, curl_off_t ul_total, curl_off_t ul_now)
+{
+    xfer *x = ud;
+    double now = lv_now_ms();
+    (void)dl_total; (void)dl_now; (void)ul_total; (void)ul_now;
+    if (!x->label || now - x->last_ms < 500) return 0;
+    x->last_ms = now;
+    if (x->expect)
+        fprintf(stderr, "\r  %s: %.1f / %.1f MB (%.0f%%)  ", x->label, (double)x->written / 1e6, (double)x->expect / 1e6,
+                100.0 * (double)x->written / (double)x->expect);
+    else
+        fprintf(stderr, "\r  %s: %.1f MB  ", x->label, (double)x->written / 1e6);
+    return 0;
+}
 
 /* Header lines of every response (redirects too); a status line starts a new one. */
 static size_t on_header(char *buf, size_t size, size_t n, void *ud)
@@ -230,6 +249,11 @@ static int transfer(const fetch_opts *o, const fetch_item *it, xfer *x, const ch
     curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
+    if (x->label) {
+        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(c, CURLOPT_XFERINFODATA, x);
+        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    }
     if (x->offset > 0) {
         char v[256];
         snprintf(range, sizeof range, "%llu-", (unsigned long long)x->offset);
@@ -242,6 +266,7 @@ static int transfer(const fetch_opts *o, const fetch_item *it, xfer *x, const ch
         }
     }
     rc = curl_easy_perform(c);
+    if (x->label && x->last_ms > 0) fputc('\n', stderr);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(c);
@@ -370,6 +395,8 @@ int fetch_file(const fetch_opts *o, const fetch_item *it, char **path_out, lv_er
         x.offset = (uint64_t)st.st_size;
         x.expect = it->size;
         x.validator_path = etag;
+        x.label = !o->quiet && isatty(2) ? it->name : NULL;
+        x.last_ms = 0;
         x.checked = x.restarted = 0;
         x.why[0] = 0;
         lv_sha256_init(&x.hash);
@@ -431,5 +458,24 @@ done:
     if (x.fd >= 0) close(x.fd);
     if (lock_fd >= 0) close(lock_fd);   /* releases the flock */
     free(cache);
+    return rc;
+}
+
+int fetch_pope_images(const fetch_opts *o, const char *const *pope_files, int n, const char *base_url,
+                      size_t *n_images, lv_error *err)
+{
+    char **names = NULL, cache_name[SUITE_MAX_PATH + 32], url[SUITE_MAX_PATH + 512];
+    size_t n_names = 0;
+    int rc = 0;
+    if (suite_pope_image_names(pope_files, n, &names, &n_names, err)) return -1;
+    for (size_t i = 0; i < n_names && rc == 0; i++) {
+        snprintf(cache_name, sizeof cache_name, "coco/val2014/%s", names[i]);
+        snprintf(url, sizeof url, "%s%s", base_url ? base_url : FETCH_COCO_VAL2014, names[i]);
+        fetch_item it = {cache_name, url, 0, NULL};
+        if (!o->quiet) fprintf(stderr, "llava-eval: fetch: image %zu/%zu\n", i + 1, n_names);
+        rc = fetch_file(o, &it, NULL, err);
+    }
+    if (n_images) *n_images = n_names;
+    suite_import_free_names(names, n_names);
     return rc;
 }

@@ -57,6 +57,14 @@ typedef struct {
 int   fetch_file(const fetch_opts *o, const fetch_item *it, char **path_out, lv_error *err);
 char *fetch_default_cache(void);
 
+/* COCO publishes no hashes for single images: they are recorded on first use. */
+#define FETCH_COCO_VAL2014 "http://images.cocodataset.org/val2014/"
+
+/* Fetches the COCO val2014 images the POPE files ask about (500) into
+ * CACHE/coco/val2014/. base_url NULL = FETCH_COCO_VAL2014. *n_images gets the count. */
+int fetch_pope_images(const fetch_opts *o, const char *const *pope_files, int n, const char *base_url,
+                      size_t *n_images, lv_error *err);
+
 /* ---- Catalogue ---- */
 typedef struct {
     const char *name;          /* e.g. "pope" */

@@ -52,6 +52,11 @@ extern const char *const suite_import_formats[];   /* NULL-terminated */
 int suite_import(const char *format, const char *const *srcs, int n_srcs, const suite_import_opts *o,
                  const char *out_dir, char summary[512], lv_error *err);
 
+/* Sorted distinct image names the POPE files ask about, each checked with
+ * suite_check_relpath (for fetching just those images). Free with suite_import_free_names. */
+int  suite_pope_image_names(const char *const *paths, int n, char ***names, size_t *n_names, lv_error *err);
+void suite_import_free_names(char **names, size_t n);
+
 /* ---- Shared by the importer files ---- */
 
 typedef struct {

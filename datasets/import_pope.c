@@ -113,3 +113,60 @@ done:
     lv_free(names);
     return rc;
 }
+
+void suite_import_free_names(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++) lv_free(names[i]);
+    lv_free(names);
+}
+
+int suite_pope_image_names(const char *const *paths, int n, char ***names, size_t *n_names, lv_error *err)
+{
+    char **v = NULL;
+    size_t nv = 0, out = 0;
+    *names = NULL;
+    *n_names = 0;
+    for (int f = 0; f < n; f++) {
+        size_t len;
+        int lineno = 0;
+        char *text = suite_read_file(paths[f], SUITE_IMPORT_TEXT_CAP, &len, err), *line, *next;
+        if (!text) goto fail;
+        for (line = text; *line; line = next) {
+            lv_error e2;
+            next = strchr(line, '\n');
+            next = next ? (*next = 0, next + 1) : line + strlen(line);
+            lineno++;
+            if (strspn(line, " \t\r") == strlen(line)) continue;
+            cJSON *j = suite_parse_json(line, strlen(line), &e2);
+            const cJSON *img = cJSON_GetObjectItemCaseSensitive(j, "image");
+            if (!j || !cJSON_IsString(img) || suite_check_relpath(img->valuestring, &e2)) {
+                lv_errorf(err, "%s:%d: %s", paths[f], lineno, j ? "bad \"image\"" : e2.msg);
+                cJSON_Delete(j);
+                lv_free(text);
+                goto fail;
+            }
+            char **nvp = lv_realloc(v, (nv + 1) * sizeof *v);
+            if (nvp) v = nvp;
+            if (!nvp || !(v[nv] = lv_strndup(img->valuestring, strlen(img->valuestring)))) {
+                lv_errorf(err, "out of memory");
+                cJSON_Delete(j);
+                lv_free(text);
+                goto fail;
+            }
+            nv++;
+            cJSON_Delete(j);
+        }
+        lv_free(text);
+    }
+    if (nv) qsort(v, nv, sizeof *v, cmp_str);
+    for (size_t i = 0; i < nv; i++) {
+        if (out && strcmp(v[i], v[out - 1]) == 0) { lv_free(v[i]); continue; }
+        v[out++] = v[i];
+    }
+    *names = v;
+    *n_names = out;
+    return 0;
+fail:
+    suite_import_free_names(v, nv);
+    return -1;
+}

@@ -444,20 +444,18 @@ done:
 
 /* Reads one line (without '\n' or a final '\r') into buf[SUITE_MAX_LINE + 1].
  * Returns 1 with *len, 0 at EOF, -1 if the line is over the cap. The hash sees
- * every byte read. */
+ * every byte read, terminator included. */
 static int read_line(FILE *f, char *buf, size_t *len, lv_sha256 *h)
 {
     size_t n = 0;
-    int c, any = 0;
-    while ((c = getc_unlocked(f)) != EOF) {
-        any = 1;
-        uint8_t b = (uint8_t)c;
-        lv_sha256_update(h, &b, 1);
-        if (c == '\n') break;
+    int c = EOF;
+    while ((c = getc_unlocked(f)) != EOF && c != '\n') {
         if (n >= SUITE_MAX_LINE) return -1;
         buf[n++] = (char)c;
     }
-    if (!any) return 0;
+    if (n == 0 && c == EOF) return 0;
+    lv_sha256_update(h, buf, n);
+    if (c == '\n') lv_sha256_update(h, "\n", 1);
     if (n && buf[n - 1] == '\r') n--;
     buf[n] = 0;
     *len = n;

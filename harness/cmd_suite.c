@@ -118,9 +118,12 @@ static int suite_fetch_cmd(int argc, char **argv)
                            "NAME: see 'llava-eval suite list'.", opts};
     if ((r = cli_parse(&spec, argc, argv, pos, 2, &npos)) != 0) return r > 0 ? CLI_OK : CLI_USAGE;
     if (npos != 1) return cli_error("suite fetch", "needs one NAME (see 'llava-eval suite list')");
-    const fetch_entry *e = fetch_find(pos[0]);
+    int images = strcmp(pos[0], "pope-images") == 0;
+    const fetch_entry *e = fetch_find(images ? "pope" : pos[0]);
     if (!e) return cli_error("suite fetch", "unknown suite '%s' (see 'llava-eval suite list')", pos[0]);
     fetch_opts o = {.cache_dir = cache, .verify_cached = verify, .quiet = quiet};
+    const char *paths[4] = {NULL, NULL, NULL, NULL};
+    int n = 0;
     for (const fetch_item *it = e->items; it->name; it++) {
         lv_error err = {{0}};
         char *path = NULL;
@@ -129,9 +132,24 @@ static int suite_fetch_cmd(int argc, char **argv)
             failed = 1;
             continue;
         }
-        printf("%s\n", path);
-        free(path);
+        if (!images) printf("%s\n", path);
+        if (n < 4) paths[n++] = path;
+        else free(path);
     }
+    /* pope-images: the POPE files first, then the COCO images they name. */
+    if (images && !failed) {
+        lv_error err = {{0}};
+        size_t count = 0;
+        if (fetch_pope_images(&o, paths, n, NULL, &count, &err)) {
+            cli_error("suite fetch", "%s", err.msg);
+            failed = 1;
+        } else {
+            char *dir = cache ? strdup(cache) : fetch_default_cache();
+            printf("%s/coco/val2014 (%zu images)\n", dir ? dir : ".", count);
+            free(dir);
+        }
+    }
+    for (int i = 0; i < n; i++) free((char *)paths[i]);
     return failed ? CLI_FAILED : CLI_OK;
 }
 
@@ -150,6 +168,7 @@ static int suite_list_cmd(int argc, char **argv)
         printf("  %-14s %s\n", suite_make_kinds[i], suite_make_describe(suite_make_kinds[i]));
     printf("\ndownloads (llava-eval suite fetch NAME):\n");
     for (const fetch_entry *e = fetch_catalog; e->name; e++) printf("  %-22s %s\n", e->name, e->description);
+    printf("  %-22s %s\n", "pope-images", "the 500 COCO val2014 images POPE asks about (hash recorded on first use)");
     return CLI_OK;
 }
 

@@ -91,7 +91,7 @@ static int count_log(const char *needle)
 
 static long file_size(const char *rel)
 {
-    char p[700];
+    char p[1400];
     struct stat st;
     snprintf(p, sizeof p, "%s/%s", cache, rel);
     return stat(p, &st) == 0 ? (long)st.st_size : -1;
@@ -293,6 +293,45 @@ static void test_lock_and_tofu(void)
     T_CHECK(strstr(err.msg, "checksum mismatch"), "msg: %s", err.msg);
 }
 
+/* pope-images: the images a POPE file names, fetched one by one (hash recorded on
+ * first use), then usable as --images for the importer. */
+static void test_pope_images_end_to_end(void)
+{
+    if (!need_server()) T_SKIP("python3 test server did not start");
+    static const char *const imgs[] = {"COCO_val2014_000000310196.jpg", "COCO_val2014_000000210789.jpg",
+                                       "COCO_val2014_000000429109.jpg"};
+    char p[700], base[128], images[700], out[700];
+    for (int i = 0; i < 3; i++) {
+        size_t len;
+        snprintf(p, sizeof p, "tests/data/suites/coco_images/%s", imgs[i]);
+        char *d = t_read_file(p, &len);
+        snprintf(p, sizeof p, "%s/%s", root, imgs[i]);
+        T_CHECK(d && t_write_file(p, d, len) == 0, "copy %s", imgs[i]);
+        free(d);
+    }
+    fetch_opts o = opts();
+    lv_error err = {{0}};
+    size_t n = 0;
+    const char *pope[] = {"tests/data/suites/pope/coco_pope_random.json"};
+    snprintf(base, sizeof base, "http://127.0.0.1:%d/file/", port);
+    T_EQ_INT(fetch_pope_images(&o, pope, 1, base, &n, &err), 0);
+    T_CHECK(n == 3, "%zu images (%s)", n, err.msg);
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "coco/val2014/%s", imgs[i]);
+        T_CHECK(file_size(p) > 0, "%s not cached", p);
+        snprintf(p, sizeof p, "coco/val2014/%s.sha256", imgs[i]);
+        T_EQ_INT(file_size(p), 65);
+    }
+    snprintf(images, sizeof images, "%s/coco/val2014", cache);
+    snprintf(out, sizeof out, "%s/pope-from-cache", t_tmpdir());
+    t_proc pr;
+    const char *argv[] = {"suite", "import", "pope", pope[0], "--images", images, "-o", out, NULL};
+    t_run(&pr, NULL, 0, argv);
+    T_EQ_INT(pr.rc, 0);
+    T_CHECK(strstr(pr.out, "17 samples"), "%s%s", pr.out, pr.err);
+    t_proc_free(&pr);
+}
+
 static void test_catalogue(void)
 {
     const fetch_entry *e = fetch_find("pope");
@@ -320,7 +359,7 @@ static void test_catalogue(void)
     const char *argv2[] = {"suite", "list", NULL};
     t_run(&pr, NULL, 0, argv2);
     T_EQ_INT(pr.rc, 0);
-    T_CHECK(strstr(pr.out, "pope") && strstr(pr.out, "coco-annotations-2014"), "%s", pr.out);
+    T_CHECK(strstr(pr.out, "pope") && strstr(pr.out, "coco-annotations-2014") && strstr(pr.out, "pope-images"), "%s", pr.out);
     t_proc_free(&pr);
 }
 
@@ -349,6 +388,7 @@ int main(void)
     T_RUN(test_stall_times_out);
     T_RUN(test_http_errors_and_size);
     T_RUN(test_lock_and_tofu);
+    T_RUN(test_pope_images_end_to_end);
     T_RUN(test_catalogue);
     stop_server();
     free(payload);
