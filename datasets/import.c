@@ -67,8 +67,11 @@ int suite_import_source(suite_import_ctx *c, const char *path, lv_error *err)
 {
     char hex[65];
     if (suite_writer_prov_source(c->w, path, hex, err)) return -1;
+    /* A file identical to a catalogue pin names its exact origin (URL with commit). */
+    const fetch_item *pin = fetch_find_by_sha256(hex);
     c->n_sources++;
-    c->n_pinned += fetch_find_by_sha256(hex) != NULL;
+    c->n_pinned += pin != NULL;
+    if (pin && suite_writer_prov_source_url(c->w, pin->url)) return lv_errorf(err, "out of memory");
     return 0;
 }
 

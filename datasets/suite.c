@@ -865,6 +865,13 @@ int suite_writer_prov_source(suite_writer *w, const char *path, char hex_out[65]
     return 0;
 }
 
+int suite_writer_prov_source_url(suite_writer *w, const char *url)
+{
+    int n = w->sources ? cJSON_GetArraySize(w->sources) : 0;
+    if (n == 0) return -1;
+    return cJSON_AddStringToObject(cJSON_GetArrayItem(w->sources, n - 1), "url", url) ? 0 : -1;
+}
+
 /* Writes data to dir/name through name.tmp, fsync and rename. */
 static int write_atomic(const char *dir, const char *name, const char *data, size_t len, lv_error *err)
 {

@@ -135,6 +135,8 @@ int  suite_writer_prov_bool(suite_writer *w, const char *key, int val);
 /* Hashes the source file at path and records {"name": basename, "bytes", "sha256"};
  * hex (may be NULL) receives the hash. */
 int  suite_writer_prov_source(suite_writer *w, const char *path, char hex_out[65], lv_error *err);
+/* Adds "url" to the source recorded last (where a pinned copy comes from). */
+int  suite_writer_prov_source_url(suite_writer *w, const char *url);
 /* Writes files.sha256 and suite.json (last, by rename, so a suite.json means a
  * complete suite) and frees w, also on failure. */
 int  suite_writer_finish(suite_writer *w, const suite_info *info, lv_error *err);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "datasets/import.h"
 #include "datasets/suite.h"
 
 #define DATA "tests/data/suites"
@@ -156,7 +157,9 @@ static void test_pope_real_files(void)
     t_proc_free(&p);
     lv_error err = {{0}};
     suite *s = suite_load(out, &err);
-    T_CHECK(s && strstr(s->provenance_json, "\"pinned\":true"), "pinned: %s", s ? s->provenance_json : err.msg);
+    T_CHECK(s && strstr(s->provenance_json, "\"pinned\":true") &&
+            strstr(s->provenance_json, "\"url\":\"https://raw.githubusercontent.com/RUCAIBox/POPE/e3e39262"),
+            "pinned: %s", s ? s->provenance_json : err.msg);
     suite_free(s);
 }
 
@@ -337,6 +340,43 @@ static void test_coco_captions(void)
     suite_free(s);
 }
 
+/* Seeded mutations of a POPE file: each import succeeds or names FILE:LINE. */
+static void test_pope_mutations(void)
+{
+    size_t len0;
+    char *base = t_read_file(DATA "/pope/coco_pope_random.json", &len0), path[600], out[600];
+    static const char interesting[] = "\"\\{}[],:\n\x00\xff./1";
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    int ok = 0;
+    if (!base) T_SKIP("no test data");
+    snprintf(path, sizeof path, "%s/mut/coco_pope_random.json", t_tmpdir());
+    snprintf(out, sizeof out, "%s/mut", t_tmpdir());
+    mkdir(out, 0777);
+    for (int iter = 0; iter < 150; iter++) {
+        char *buf = malloc(len0 + 1);
+        size_t len = len0;
+        memcpy(buf, base, len);
+        for (int m = 0; m < 1 + iter % 3; m++) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            size_t at = (size_t)(x % len);
+            if ((x >> 32) & 1) buf[at] = interesting[(x >> 40) % (sizeof interesting - 1)];
+            else { memmove(buf + at, buf + at + 1, len - at - 1); len--; }
+        }
+        t_write_file(path, buf, len);
+        free(buf);
+        snprintf(out, sizeof out, "%s/mut/out%d", t_tmpdir(), iter);
+        const char *srcs[] = {path};
+        suite_import_opts o = {.images_dir = DATA "/coco_images"};
+        lv_error err = {{0}};
+        char summary[512];
+        int rc = suite_import("pope", srcs, 1, &o, out, summary, &err);
+        T_CHECK(rc == 0 || strstr(err.msg, "coco_pope_random.json:"), "iteration %d: %s", iter, err.msg);
+        ok += rc == 0;
+    }
+    T_CHECK(ok < 150, "every mutant imported");
+    free(base);
+}
+
 static void test_cli_usage(void)
 {
     const char *a1[] = {"frobnicate", DATA "/pope/coco_pope_random.json", "--images", DATA "/coco_images", NULL};
@@ -358,6 +398,7 @@ int main(void)
     T_RUN(test_textvqa_with_and_without_ocr);
     T_RUN(test_mme);
     T_RUN(test_coco_captions);
+    T_RUN(test_pope_mutations);
     T_RUN(test_cli_usage);
     T_MAIN_END();
 }

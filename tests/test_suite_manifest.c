@@ -267,6 +267,44 @@ static void test_writer_round_trip(void)
     T_CHECK(suite_writer_open(dir, &err) == NULL && strstr(err.msg, "already holds a suite"), "%s", err.msg);
 }
 
+/* Seeded mutations of a valid manifest (F3): every variant loads or fails with
+ * FILE:LINE, never crashes (make asan runs this under ASan/UBSan). */
+static void test_mutations(void)
+{
+    static const char base[] =
+        "{\"id\":\"s1\",\"image\":\"images/a.png\",\"question\":\"What \\u00e9?\",\"answers\":[\"cat\",\"dog\"],\"meta\":{\"d\":[1,2.5,null,true]}}\n"
+        "{\"id\":\"s2\",\"image\":\"images/a.png\",\"question\":\"Which?\",\"answers\":[\"x\"],\"category\":\"c\"}\n";
+    static const char interesting[] = "\"\\{}[],:\n\x00\xff\xc3./u0-e";
+    uint64_t x = 88172645463325252ull;
+    int loaded = 0;
+    for (int iter = 0; iter < 400; iter++) {
+        char buf[sizeof base * 2];
+        size_t len = sizeof base - 1;
+        memcpy(buf, base, len);
+        for (int m = 0, nm = 1 + iter % 4; m < nm; m++) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            size_t at = (size_t)(x % len);
+            switch ((x >> 32) % 3) {
+            case 0: buf[at] = interesting[(x >> 40) % (sizeof interesting - 1)]; break;
+            case 1: memmove(buf + at, buf + at + 1, len - at - 1); len--; break;
+            default: {
+                size_t span = (x >> 20) % 16;
+                if (at + span > len || len + span > sizeof buf) break;
+                memmove(buf + at + span, buf + at, len - at);
+                len += span;
+            }
+            }
+        }
+        lv_error err = {{0}};
+        suite *s = suite_load(make_suite(buf, len, NULL), &err);
+        T_CHECK(s || strstr(err.msg, "samples.jsonl"), "iteration %d: error without the file: %s", iter, err.msg);
+        T_CHECK(s || strstr(err.msg, ".jsonl:") || strstr(err.msg, "no samples"), "iteration %d: no line: %s", iter, err.msg);
+        loaded += s != NULL;
+        suite_free(s);
+    }
+    T_CHECK(loaded > 0 && loaded < 400, "%d of 400 mutants loaded", loaded);
+}
+
 int main(void)
 {
     T_RUN(test_good_suite_loads);
@@ -276,5 +314,6 @@ int main(void)
     T_RUN(test_header_errors);
     T_RUN(test_fuzz_shapes);
     T_RUN(test_writer_round_trip);
+    T_RUN(test_mutations);
     T_MAIN_END();
 }
