@@ -2,6 +2,7 @@
 #include "datasets/suite.h"
 
 #include <cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -609,15 +610,16 @@ suite_writer *suite_writer_open(const char *dir, lv_error *err)
     char path[PATH_MAX];
     struct stat st;
     if (stat(dir, &st) == 0) {
+        DIR *d;
+        struct dirent *de;
         int empty = 1;
-        FILE *p;
         if (!S_ISDIR(st.st_mode)) { lv_errorf(err, "%s: exists and is not a folder", dir); return NULL; }
-        /* Refuse to mix a new suite into an old folder. */
-        snprintf(path, sizeof path, "%s/suite.json", dir);
-        if ((p = fopen(path, "rb"))) { fclose(p); empty = 0; }
-        snprintf(path, sizeof path, "%s/samples.jsonl", dir);
-        if ((p = fopen(path, "rb"))) { fclose(p); empty = 0; }
-        if (!empty) { lv_errorf(err, "%s: already holds a suite (remove it first)", dir); return NULL; }
+        /* Never mix a new suite into an old folder or the leftovers of a failed run. */
+        if (!(d = opendir(dir))) { lv_errorf(err, "%s: %s", dir, strerror(errno)); return NULL; }
+        while ((de = readdir(d)))
+            if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) empty = 0;
+        closedir(d);
+        if (!empty) { lv_errorf(err, "%s: folder is not empty (remove it first)", dir); return NULL; }
     } else {
         /* mkdir -p */
         if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) { lv_errorf(err, "path too long"); return NULL; }

@@ -120,7 +120,7 @@ typedef struct {
     const char *const *objects;  int n_objects;
 } suite_sample_in;
 
-/* Creates dir (and dir/images); refuses a dir that exists and is not empty. */
+/* Creates dir (mkdir -p); refuses a dir that exists and is not empty. */
 suite_writer *suite_writer_open(const char *dir, lv_error *err);
 /* Writes bytes as the image at rel (e.g. "images/000001.png") and records its hash. */
 int  suite_writer_put_image(suite_writer *w, const char *rel, const void *data, size_t len, lv_error *err);

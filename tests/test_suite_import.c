@@ -314,7 +314,7 @@ static void test_mme(void)
     t_write_file(p, "jpg", 3);
     snprintf(p, sizeof p, "%s/mmebad", t_tmpdir());
     const char *bad[] = {"mme", p, NULL};
-    expect_import_error("mmebad", bad, "color/1.txt:2: expected \"question<TAB>Yes|No\"");
+    expect_import_error("mmebad-out", bad, "color/1.txt:2: expected \"question<TAB>Yes|No\"");
 }
 
 static void test_coco_captions(void)
@@ -385,7 +385,7 @@ static void test_cli_usage(void)
     expect_import_error("noimages", a2, "needs --images DIR");
     /* A second import into the same folder is refused. */
     const char *a3[] = {"mme", DATA "/mme/MME_Benchmark_release_version", NULL};
-    expect_import_error("mme", a3, "already holds a suite");
+    expect_import_error("mme", a3, "folder is not empty");
 }
 
 int main(void)

@@ -293,7 +293,7 @@ static void test_cli_errors(void)
     const char *a3[] = {"suite", "make", "count", "-o", dir, NULL};
     t_run(&p, NULL, 0, a3);
     T_EQ_INT(p.rc, 1);
-    T_CHECK(strstr(p.err, "already holds a suite"), "%s", p.err);
+    T_CHECK(strstr(p.err, "folder is not empty"), "%s", p.err);
     t_proc_free(&p);
     const char *a4[] = {"suite", "make", "count", "-o", dir, "--seed", "-1", NULL};
     t_run(&p, NULL, 0, a4);

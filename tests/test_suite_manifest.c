@@ -264,7 +264,7 @@ static void test_writer_round_trip(void)
     T_CHECK(!s && strstr(err.msg, "differs from suite.json"), "%s", err.msg);
     suite_free(s);
     /* A second writer refuses the folder. */
-    T_CHECK(suite_writer_open(dir, &err) == NULL && strstr(err.msg, "already holds a suite"), "%s", err.msg);
+    T_CHECK(suite_writer_open(dir, &err) == NULL && strstr(err.msg, "folder is not empty"), "%s", err.msg);
 }
 
 /* Seeded mutations of a valid manifest (F3): every variant loads or fails with
