@@ -213,6 +213,7 @@ static int plan_objects(const plan_ctx *c, int image, scene *sc)
     suite_rng r;
     int s = object_ladder[image % LADDER_N(object_ladder)], a, pos = -1, neg = -1;
     int kind = image % 3;
+    const char *from = "popular";   /* how the negative was chosen, for analysis */
     char pos_name[48], neg_name[48], present[160] = "";
     suite_rng_seed(&r, suite_mix(c->seed, suite_mix(str_seed("object-size"), (uint64_t)image)));
     grey_background(&r, sc);
@@ -234,15 +235,17 @@ static int plan_objects(const plan_ctx *c, int image, scene *sc)
         for (int k = 0; k < N_COMBO; k++)
             if (!has_combo(sc, k)) absent[n++] = k;
         neg = absent[suite_rng_below(&r, (uint32_t)n)];
+        from = "random";
     } else if (kind == 2 && !has_combo(sc, partner(c, pos))) {
         neg = partner(c, pos);
+        from = "partner";
     } else if (kind == 2) {
         /* Partner present: the most popular absent look-alike (same shape, then colour). */
         for (int pass = 0; pass < 2 && neg < 0; pass++)
             for (int k = 0; k < N_COMBO && neg < 0; k++) {
                 int cb = c->by_rank[k];
                 int same = pass == 0 ? cb / N_COLOR == pos / N_COLOR : cb % N_COLOR == pos % N_COLOR;
-                if (same && !has_combo(sc, cb)) neg = cb;
+                if (same && !has_combo(sc, cb)) neg = cb, from = "look-alike";
             }
     }
     for (int k = 0; k < N_COMBO && neg < 0; k++)   /* popular, and the last fallback */
@@ -264,7 +267,8 @@ static int plan_objects(const plan_ctx *c, int image, scene *sc)
         snprintf(q->category, sizeof q->category, "%s", negative_kinds[kind]);
         char asked[48];
         combo_name(k ? neg : pos, asked, sizeof asked, 0);
-        snprintf(q->meta, sizeof q->meta, "\"asked\":\"%s\",\"present\":[%s]", asked, present);
+        snprintf(q->meta, sizeof q->meta, "\"asked\":\"%s\",\"present\":[%s]%s%s%s", asked, present,
+                 k ? ",\"negative_from\":\"" : "", k ? from : "", k ? "\"" : "");
     }
     return 0;
 }

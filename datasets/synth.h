@@ -8,7 +8,9 @@
  *                image, one yes and one no, the no drawn as random, popular (most
  *                popular absent shape/colour) or adversarial (the absent partner that
  *                co-occurs with the asked object 60% of the time); category = that
- *                negative type; yes/no exactly balanced.
+ *                negative type (meta.negative_from says how the "no" object was picked:
+ *                random, popular, partner, or look-alike when the partner is present);
+ *                yes/no exactly balanced.
  *   count        1-8 copies of one shape/colour among 0-3 distractors; answer a digit.
  *   position     two shapes; "Is the A to the left of / right of / above / below the
  *                B?"; half yes, half no; category = the relation asked.

@@ -187,6 +187,50 @@ static int in_list(const cJSON *list, const char *s)
     return 0;
 }
 
+/* Index of name in a small table of shape/colour names (added when new). */
+static int name_slot(const char *names[64], int *n, const char *name)
+{
+    for (int i = 0; i < *n; i++)
+        if (strcmp(names[i], name) == 0) return i;
+    if (*n == 64) return 63;
+    names[*n] = name;
+    return (*n)++;
+}
+
+/* POPE's negatives: popular ones are frequent objects, adversarial (partner) ones
+ * co-occur with the asked object, random ones do neither. */
+static void check_negative_kinds(cJSON **v, int n)
+{
+    const char *names[64];
+    int nn = 0, freq[64] = {0}, co[64][64] = {{0}};
+    double sum[3][2] = {{0}};   /* [random, popular, partner][co-occurrence, frequency] */
+    int cnt[3] = {0};
+    for (int i = 0; i < n; i += 2) {
+        const cJSON *present = cJSON_GetObjectItem(cJSON_GetObjectItem(v[i], "meta"), "present"), *a, *b;
+        cJSON_ArrayForEach(a, present) {
+            int ia = name_slot(names, &nn, a->valuestring);
+            freq[ia]++;
+            cJSON_ArrayForEach(b, present) if (a != b) co[ia][name_slot(names, &nn, b->valuestring)]++;
+        }
+    }
+    for (int i = 0; i + 1 < n; i += 2) {
+        const cJSON *my = cJSON_GetObjectItem(v[i], "meta"), *mn = cJSON_GetObjectItem(v[i + 1], "meta");
+        const char *from = str(mn, "negative_from");
+        int k = strcmp(from, "random") == 0 ? 0 : strcmp(from, "popular") == 0 ? 1 : strcmp(from, "partner") == 0 ? 2 : -1;
+        if (k < 0) continue;
+        int ip = name_slot(names, &nn, str(my, "asked")), ineg = name_slot(names, &nn, str(mn, "asked"));
+        sum[k][0] += co[ip][ineg];
+        sum[k][1] += freq[ineg];
+        cnt[k]++;
+    }
+    T_CHECK(cnt[0] > 20 && cnt[1] > 20 && cnt[2] > 20, "negatives: %d random, %d popular, %d partner", cnt[0], cnt[1], cnt[2]);
+    if (!cnt[0] || !cnt[1] || !cnt[2]) return;
+    double co_rand = sum[0][0] / cnt[0], co_part = sum[2][0] / cnt[2];
+    double f_rand = sum[0][1] / cnt[0], f_pop = sum[1][1] / cnt[1];
+    T_CHECK(co_part >= 5 && co_part >= 5 * co_rand, "adversarial negatives co-occur %.2f times, random %.2f", co_part, co_rand);
+    T_CHECK(f_pop >= 3 * f_rand, "popular negatives appear in %.1f images, random in %.1f", f_pop, f_rand);
+}
+
 static void test_object_size_pope_balance(void)
 {
     char dir[512];
@@ -212,6 +256,7 @@ static void test_object_size_pope_balance(void)
     T_EQ_INT(cats[1], 100);
     T_EQ_INT(cats[2], 100);
     T_CHECK(sizes >= 100, "detail sizes cycle through the ladder (%d runs)", sizes);
+    check_negative_kinds(v, n);
     free_lines(v, n);
 }
 
