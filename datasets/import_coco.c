@@ -30,6 +30,66 @@ static coco_image *find_image(coco_image *v, size_t n, long long id)
     return bsearch(&key, v, n, sizeof *v, cmp_image);
 }
 
+/* Overwrites the value of every member named key (at any depth) with spaces and a 0,
+ * before parsing: instances_val2014.json is mostly "segmentation" polygons, which
+ * CHAIR does not need and which would cost cJSON over a gigabyte. Returns the number
+ * of values blanked; the text stays the same length and valid JSON. */
+static long blank_member(char *t, size_t len, const char *key)
+{
+    size_t kl = strlen(key), i = 0;
+    long n = 0;
+    while (i < len) {
+        if (t[i] != '"') { i++; continue; }
+        /* A string: find its end, then see whether it is our key followed by ':'. */
+        size_t start = ++i;
+        while (i < len && t[i] != '"') i += t[i] == '\\' ? 2 : 1;
+        if (i >= len) break;
+        int match = i - start == kl && memcmp(t + start, key, kl) == 0;
+        i++;
+        size_t j = i;
+        while (j < len && strchr(" \t\r\n", t[j])) j++;
+        if (!match || j >= len || t[j] != ':') continue;
+        j++;
+        while (j < len && strchr(" \t\r\n", t[j])) j++;
+        if (j >= len || (t[j] != '[' && t[j] != '{')) continue;
+        /* Blank a bracketed value, skipping brackets inside strings. */
+        size_t v = j;
+        int depth = 0, in_str = 0;
+        for (; j < len; j++) {
+            char ch = t[j];
+            if (in_str) {
+                if (ch == '\\') j++;
+                else if (ch == '"') in_str = 0;
+                continue;
+            }
+            if (ch == '"') in_str = 1;
+            else if (ch == '[' || ch == '{') depth++;
+            else if ((ch == ']' || ch == '}') && --depth == 0) break;
+        }
+        if (j >= len) break;   /* unbalanced: leave it for the parser to reject */
+        memset(t + v, ' ', j + 1 - v);
+        t[v] = '0';
+        i = j + 1;
+        n++;
+    }
+    return n;
+}
+
+/* Reads and parses a COCO JSON file without its segmentation polygons. */
+static cJSON *parse_coco(const char *path, lv_error *err)
+{
+    size_t len;
+    lv_error e2;
+    char *text = suite_read_file(path, SUITE_IMPORT_JSON_CAP, &len, err);
+    cJSON *j;
+    if (!text) return NULL;
+    blank_member(text, len, "segmentation");
+    j = suite_parse_json(text, len, &e2);
+    lv_free(text);
+    if (!j) lv_errorf(err, "%s: %s", path, e2.msg);
+    return j;
+}
+
 int suite_import_coco(suite_import_ctx *c, const char *const *srcs, int n, char *summary, lv_error *err)
 {
     cJSON *doc[2] = {NULL, NULL}, *caps = NULL, *inst = NULL;
@@ -41,7 +101,7 @@ int suite_import_coco(suite_import_ctx *c, const char *const *srcs, int n, char 
     long n_caps = 0, n_objs = 0;
     if (n != 2) return lv_errorf(err, "coco-captions: give captions_val2014.json and instances_val2014.json");
     for (int i = 0; i < 2; i++) {
-        if (!(doc[i] = suite_parse_json_file(srcs[i], SUITE_IMPORT_JSON_CAP, err))) goto done;
+        if (!(doc[i] = parse_coco(srcs[i], err))) goto done;
         if (suite_import_source(c, srcs[i], err)) goto done;
         if (cJSON_GetObjectItemCaseSensitive(doc[i], "categories")) inst = doc[i];
         else caps = doc[i];
