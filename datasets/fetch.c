@@ -89,6 +89,9 @@ typedef struct {
     char      validator[256], content_range[128];
     const char *validator_path;
     char      why[300];      /* reason when a callback aborts the transfer */
+    int       n_responses;   /* status lines seen (redirects count) */
+    char      linked_sha[65];/* X-Linked-Etag of the first response (Hugging Face LFS) */
+    uint64_t  linked_size;   /* X-Linked-Size of the first response, 0 = none */
     const char *label;       /* progress line label; NULL = no progress */
     double    last_ms;       /* when the progress line was last drawn */
 } xfer;
@@ -123,6 +126,15 @@ static size_t on_header(char *buf, size_t size, size_t n, void *ud)
         const char *sp = strchr(line, ' ');
         x->status = sp ? strtol(sp + 1, NULL, 10) : 0;
         x->validator[0] = x->content_range[0] = 0;
+        x->n_responses++;
+    } else if (strncasecmp(line, "X-Linked-Etag:", 14) == 0 && x->n_responses == 1) {
+        /* The hub names the LFS file's SHA-256 before redirecting to the CDN. */
+        char v[80];
+        snprintf(v, sizeof v, "%s", line + 14 + strspn(line + 14, " \t\"W/"));
+        v[strcspn(v, "\"")] = 0;
+        if (lv_sha256_valid_hex(v)) for (int i = 0; i < 65; i++) x->linked_sha[i] = (char)(v[i] | (i < 64 ? 0x20 : 0));
+    } else if (strncasecmp(line, "X-Linked-Size:", 14) == 0 && x->n_responses == 1) {
+        x->linked_size = strtoull(line + 14, NULL, 10);
     } else if (strncasecmp(line, "ETag:", 5) == 0) {
         snprintf(x->validator, sizeof x->validator, "%s", line + 5 + strspn(line + 5, " \t"));
     } else if (strncasecmp(line, "Last-Modified:", 14) == 0 && !x->validator[0]) {
@@ -397,7 +409,9 @@ int fetch_file(const fetch_opts *o, const fetch_item *it, char **path_out, lv_er
         x.validator_path = etag;
         x.label = !o->quiet && isatty(2) ? it->name : NULL;
         x.last_ms = 0;
-        x.checked = x.restarted = 0;
+        x.checked = x.restarted = x.n_responses = 0;
+        x.linked_sha[0] = 0;
+        x.linked_size = 0;
         x.why[0] = 0;
         lv_sha256_init(&x.hash);
         /* A part longer than the file, or one with neither a hash nor a validator to
@@ -423,6 +437,12 @@ int fetch_file(const fetch_opts *o, const fetch_item *it, char **path_out, lv_er
         if (fsync(x.fd) != 0) { lv_errorf(err, "%s: %s", part, strerror(errno)); goto done; }
         close(x.fd);
         x.fd = -1;
+        if (!want[0] && x.linked_sha[0]) memcpy(want, x.linked_sha, sizeof want);   /* hub-declared hash */
+        if (!it->size && x.linked_size && x.written != x.linked_size) {
+            lv_errorf(err, "%s: got %llu bytes, the server declared %llu", it->name, (unsigned long long)x.written,
+                      (unsigned long long)x.linked_size);
+            goto done;
+        }
         if (it->size && x.written != it->size) {
             /* Short without a Content-Length to tell curl: keep it to resume. */
             lv_errorf(err, "%s: got %llu of %llu bytes; run again to resume", it->name,

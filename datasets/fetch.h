@@ -19,7 +19,9 @@
  * COCO server is plain http, its files are pinned by hash); redirects are followed
  * (at most 5) only to redir_protocols (default "https"). A 200 answer to a Range
  * request restarts the part from zero; a 416 means the part is complete. Connect and
- * low-speed timeouts replace a total timeout (multi-GB files). A hash mismatch deletes
+ * low-speed timeouts replace a total timeout (multi-GB files). An item without a pinned
+ * hash takes X-Linked-Etag / X-Linked-Size from the first response when present (the
+ * Hugging Face hub sends the LFS SHA-256 there before redirecting). A hash mismatch deletes
  * the part (after a resumed transfer the file is fetched once more from zero).
  *
  * Ownership: fetch_file returns the cached path in *path_out, which the caller frees

@@ -8,6 +8,8 @@ Binds 127.0.0.1 on a free port, prints the port on stdout, and serves ROOT/NAME 
                    third of the body and a closed connection; later requests as /file
   /norange/NAME    always 200 with the whole body, ignoring Range
   /redirect/NAME   302 to /file/NAME on this server
+  /hub/NAME        302 to /file/NAME with X-Linked-Etag/X-Linked-Size (as the HF hub does)
+  /hubbad/NAME     the same with a wrong X-Linked-Etag
   /stall/NAME      headers and 100 bytes, then silence for 30 s
 Every request is appended to LOG as: PATH range=<Range|-> if-range=<If-Range|-> status=<N>
 """
@@ -43,9 +45,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with open(path, "rb") as f:
             body = f.read()
         etag = '"%s"' % hashlib.sha256(body).hexdigest()[:16]
-        if mode == "redirect":
+        if mode in ("redirect", "hub", "hubbad"):
             self.note(302)
             self.send_response(302)
+            if mode != "redirect":
+                sha = hashlib.sha256(body).hexdigest() if mode == "hub" else "0" * 64
+                self.send_header("X-Linked-Etag", '"%s"' % sha)
+                self.send_header("X-Linked-Size", str(len(body)))
             self.send_header("Location", "http://127.0.0.1:%d/file/%s" % (self.server.server_port, name))
             self.send_header("Content-Length", "0")
             self.end_headers()

@@ -214,6 +214,21 @@ static void test_redirects(void)
     T_CHECK(strstr(err.msg, "proto.bin: refused URL"), "msg: %s", err.msg);
 }
 
+/* No pinned hash, but the first response declares one (Hugging Face style). */
+static void test_hub_declared_hash(void)
+{
+    if (!need_server()) T_SKIP("python3 test server did not start");
+    fetch_opts o = opts();
+    lv_error err = {{0}};
+    fetch_item good = {"hub.bin", url("hub", "data.bin"), 0, NULL};
+    T_EQ_INT(fetch_file(&o, &good, NULL, &err), 0);
+    T_CHECK(cached_is_payload("hub.bin"), "hub download: %s", err.msg);
+    fetch_item bad = {"hubbad.bin", url("hubbad", "data.bin"), 0, NULL};
+    T_EQ_INT(fetch_file(&o, &bad, NULL, &err), -1);
+    T_CHECK(strstr(err.msg, "hubbad.bin: checksum mismatch") && strstr(err.msg, "expected 0000000000"), "msg: %s", err.msg);
+    T_EQ_INT(file_size("hubbad.bin"), -1);
+}
+
 static void test_stall_times_out(void)
 {
     if (!need_server()) T_SKIP("python3 test server did not start");
@@ -385,6 +400,7 @@ int main(void)
     T_RUN(test_server_ignores_range);
     T_RUN(test_checksum_mismatch);
     T_RUN(test_redirects);
+    T_RUN(test_hub_declared_hash);
     T_RUN(test_stall_times_out);
     T_RUN(test_http_errors_and_size);
     T_RUN(test_lock_and_tofu);
