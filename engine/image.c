@@ -40,6 +40,36 @@ static const char *sniff_format(const uint8_t *b, size_t n)
     return NULL;
 }
 
+/* Reads the declared size from a PNG IHDR or the first JPEG SOFn marker, so an
+ * oversized header gets a clear message (stb only says "unknown image type").
+ * Returns 0 and the size, or -1 when not found. */
+static int peek_size(const uint8_t *b, size_t n, const char *fmt, uint32_t *w, uint32_t *h)
+{
+    size_t i;
+    if (strcmp(fmt, "png") == 0) {
+        if (n < 24 || memcmp(b + 12, "IHDR", 4) != 0) return -1;
+        *w = (uint32_t)b[16] << 24 | (uint32_t)b[17] << 16 | (uint32_t)b[18] << 8 | b[19];
+        *h = (uint32_t)b[20] << 24 | (uint32_t)b[21] << 16 | (uint32_t)b[22] << 8 | b[23];
+        return 0;
+    }
+    for (i = 2; i + 9 <= n;) {          /* JPEG: walk the marker segments */
+        uint8_t m;
+        size_t len;
+        if (b[i] != 0xFF) return -1;
+        m = b[i + 1];
+        if (m == 0xFF) { i++; continue; }
+        len = (size_t)b[i + 2] << 8 | b[i + 3];
+        if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC) {
+            *h = (uint32_t)b[i + 5] << 8 | b[i + 6];
+            *w = (uint32_t)b[i + 7] << 8 | b[i + 8];
+            return 0;
+        }
+        if (m == 0xDA || len < 2) return -1;
+        i += 2 + len;
+    }
+    return -1;
+}
+
 void lv_image_free(lv_image *img)
 {
     if (!img) return;
@@ -63,6 +93,14 @@ int lv_image_decode(const void *buf, size_t len, lv_image *out, lv_error *err)
     if (len > LV_IMAGE_MAX_FILE_BYTES)
         return lv_errorf(err, "image file too large (%zu bytes, max %u)", len,
                          LV_IMAGE_MAX_FILE_BYTES);
+    {
+        uint32_t dw, dh;
+        if (peek_size(buf, len, fmt, &dw, &dh) == 0 &&
+            (dw > LV_IMAGE_MAX_SIDE || dh > LV_IMAGE_MAX_SIDE ||
+             (uint64_t)dw * dh > LV_IMAGE_MAX_PIXELS))
+            return lv_errorf(err, "image too large: %ux%u (max side %d, max %u pixels)", dw, dh,
+                             LV_IMAGE_MAX_SIDE, LV_IMAGE_MAX_PIXELS);
+    }
     cap = DECODE_MEM_BASE + (size_t)LV_IMAGE_MAX_PIXELS * DECODE_MEM_PER_PIXEL;
     {
         /* Size the arena from the header so a small image cannot use a huge budget. */
