@@ -246,9 +246,9 @@ static int key_pinpoints(const lv_gguf *g, lv_image_params *ip, lv_error *err)
         int32_t v;
         memcpy(&v, d + 4 * k, 4);
         if (v == 0) break;
-        if (v < 0 || v > 16 * CAP_IMAGE_SIZE || v % ip->image_size)
-            return lv_errorf(err, "mmproj: grid pinpoint %d is not a positive multiple of %d", v,
-                             ip->image_size);
+        if (v < 0 || v % ip->image_size || v / ip->image_size > LV_IMAGE_MAX_GRID)
+            return lv_errorf(err, "mmproj: grid pinpoint %d is not a multiple of %d up to %d×",
+                             v, ip->image_size, LV_IMAGE_MAX_GRID);
         vals[nv++] = v;
     }
     if (nv % 2) return lv_errorf(err, "mmproj: odd number of grid pinpoint values");

@@ -654,7 +654,9 @@ static int preprocess_anyres(const lv_image *img, const lv_image_params *p, lv_i
     if (best < 0) return lv_errorf(err, "anyres: no grid pinpoints");
     W = p->pinpoints[best][0];
     H = p->pinpoints[best][1];
-    if (W % S || H % S) return lv_errorf(err, "anyres: pinpoint %dx%d is not a multiple of %d", W, H, S);
+    if (W <= 0 || H <= 0 || W % S || H % S || W / S > LV_IMAGE_MAX_GRID || H / S > LV_IMAGE_MAX_GRID)
+        return lv_errorf(err, "anyres: pinpoint %dx%d is not a multiple of %d up to %d tiles a side",
+                         W, H, S, LV_IMAGE_MAX_GRID);
     if (mode == LV_IMAGE_LLAMACPP) {
         float sw = (float)W / (float)img->w, sh = (float)H / (float)img->h;
         if (sw < sh) {

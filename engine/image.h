@@ -36,6 +36,7 @@
 #define LV_IMAGE_MAX_SIDE        16384         /* = STBI_MAX_DIMENSIONS */
 #define LV_IMAGE_MAX_PIXELS      (40u << 20)   /* w·h cap (≈ 6500×6500) */
 #define LV_IMAGE_MAX_PINPOINTS   16            /* (w,h) pairs: clip.cpp reads ≤ 32 ints */
+#define LV_IMAGE_MAX_GRID        8             /* tiles per side of an anyres grid */
 
 /* ---- types ------------------------------------------------------------------- */
 

@@ -208,6 +208,51 @@ static void t_bad_mmproj(void)
     }
 }
 
+/* Without mm.2 the file is LLaVA v1's single linear projector: rows of mm.0's width,
+ * no GELU. With the tiny file that is the pre-GELU hidden layer of the mlp. */
+static void t_linear_projector(void)
+{
+    const char *path = t_fixture(VR_DIR "mmproj.gguf");
+    size_t n, renamed = 0;
+    uint8_t *b;
+    lv_error err;
+    if (!path) T_SKIP("mmproj absent");
+    b = (uint8_t *)t_read_file(path, &n);
+    for (size_t i = 0; i + 4 < n; i++)
+        if (memcmp(b + i, "mm.2.", 5) == 0) { b[i + 3] = '7'; renamed++; }
+    T_EQ_INT(renamed, 2);
+    {
+        lv_gguf *g = lv_gguf_open_memory(b, n, &err);
+        lv_clip *c = g ? lv_clip_load_gguf(g, &err) : NULL;
+        T_CHECK(c != NULL, "%s", err.msg);
+        if (c) {
+            lv_clip *full = get_clip("mmproj.gguf");
+            lv_image img;
+            float *lin = NULL, *mlp = NULL;
+            int nl = 0, nm = 0;
+            T_EQ_INT(lv_clip_get_hparams(c)->projector, LV_CLIP_PROJ_LINEAR);
+            T_EQ_INT(lv_clip_n_embd(c), 256);
+            if (full && vr_image(VR_DIR "images/shapes336.png", &img) == 0) {
+                T_CHECK(lv_clip_encode_image(c, &img, LV_IMAGE_LLAVA, &lin, &nl, &err) == 0, "%s", err.msg);
+                T_CHECK(lv_clip_encode_image(full, &img, LV_IMAGE_LLAVA, &mlp, &nm, &err) == 0, "%s", err.msg);
+                T_EQ_INT(nl, 576);
+                if (lin && mlp) {
+                    int neg = 0;
+                    for (size_t i = 0; i < (size_t)nl * 256; i++) neg += lin[i] < -0.2f;
+                    T_CHECK(neg > 1000, "linear output has no clearly negative values");
+                    T_CHECK(max_abs_diff(lin, mlp, (size_t)nl * 256) > 0.1, "same as mlp");
+                }
+                lv_free(lin);
+                lv_free(mlp);
+                lv_image_free(&img);
+            }
+        }
+        lv_clip_free(c);
+        lv_gguf_close(g);
+    }
+    free(b);
+}
+
 /* ---- llama.cpp mode ------------------------------------------------------------ */
 
 static void t_llamacpp_full_embeddings(void)
@@ -403,6 +448,7 @@ int main(void)
 {
     T_RUN(t_load_hparams);
     T_RUN(t_bad_mmproj);
+    T_RUN(t_linear_projector);
     T_RUN(t_llamacpp_full_embeddings);
     T_RUN(t_llamacpp_summaries);
     T_RUN(t_llava_embeddings);

@@ -98,6 +98,47 @@ static buf make_png(int w, int h, int ct, int bd, uint32_t decl_w, uint32_t decl
     return o;
 }
 
+/* LSB-first bit writer for a hand-made deflate stream. */
+typedef struct { buf *o; uint32_t acc; int n; } bits;
+static void bput(bits *b, uint32_t v, int n)     /* n bits of v, LSB first */
+{
+    for (int i = 0; i < n; i++) {
+        b->acc |= ((v >> i) & 1u) << b->n;
+        if (++b->n == 8) { uint8_t c = (uint8_t)b->acc; put(b->o, &c, 1); b->acc = 0; b->n = 0; }
+    }
+}
+static void bput_code(bits *b, uint32_t code, int n)   /* Huffman codes go MSB first */
+{
+    for (int i = n - 1; i >= 0; i--) bput(b, (code >> i) & 1u, 1);
+}
+
+/* A 1×1 RGB PNG whose IDAT inflates to `mb` MiB of zeros (fixed-Huffman block of
+ * length-258 distance-1 matches: about 160:1). */
+static buf make_png_bomb(int mb)
+{
+    buf o = {0}, z = {0};
+    bits b = { &z, 0, 0 };
+    uint8_t ihdr[13] = { 0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0 };
+    long reps = ((long)mb << 20) / 258;
+    put(&o, "\x89PNG\r\n\x1a\n", 8);
+    chunk(&o, "IHDR", ihdr, 13);
+    put(&z, "\x78\x01", 2);
+    bput(&b, 1, 1);                 /* BFINAL */
+    bput(&b, 1, 2);                 /* fixed Huffman */
+    bput_code(&b, 0x30, 8);         /* literal 0 */
+    for (long i = 0; i < reps; i++) {
+        bput_code(&b, 0xC5, 8);     /* length 258 (symbol 285) */
+        bput_code(&b, 0, 5);        /* distance 1 */
+    }
+    bput_code(&b, 0, 7);            /* end of block */
+    bput(&b, 0, 7);                 /* flush */
+    put32(&z, 1);                   /* adler (wrong; never reached) */
+    chunk(&o, "IDAT", z.b, z.n);
+    chunk(&o, "IEND", NULL, 0);
+    free(z.b);
+    return o;
+}
+
 /* A decode that must fail with a message (and leave *img empty). */
 static void expect_error(const void *p, size_t n, const char *what, const char *needle)
 {
@@ -245,6 +286,13 @@ static void t_decoder_memory_cap(void)
     rc = lv_stbi_decode(p.b, p.n, 16384, 1u << 30, 1u << 20, &w, &h, &rgb, &err);
     T_CHECK(rc == 0 && w == 64 && h == 64, "1 MiB cap: %s", err.msg);
     lv_free(rgb);
+    free(p.b);
+}
+
+static void t_png_deflate_bomb(void)
+{
+    buf p = make_png_bomb(96);
+    expect_error(p.b, p.n, "deflate bomb", "memory cap");
     free(p.b);
 }
 
@@ -623,6 +671,7 @@ int main(void)
     T_RUN(t_decode_jpeg_bit_exact_stb);
     T_RUN(t_broken_png);
     T_RUN(t_decoder_memory_cap);
+    T_RUN(t_png_deflate_bomb);
     T_RUN(t_wrong_formats_and_empty);
     T_RUN(t_broken_jpeg);
     T_RUN(t_alloc_failure);
