@@ -133,46 +133,37 @@ static void expect_load_error(const uint8_t *b, size_t n, const char *what, cons
     lv_gguf_close(g);
 }
 
+static const struct { const char *key; uint32_t value; const char *needle; } bad_keys[] = {
+    { "clip.vision.block_count", 4, "v.blk.3" },
+    { "clip.vision.block_count", 2, "beyond block_count" },
+    { "clip.vision.block_count", 100000, "out of range" },
+    { "clip.vision.embedding_length", 66, "head_count" },
+    { "clip.vision.embedding_length", 68, "shape" },
+    { "clip.vision.patch_size", 15, "multiple" },
+    { "clip.vision.patch_size", 0, "out of range" },
+    { "clip.vision.image_size", 672, "shape" },
+    { "clip.vision.attention.head_count", 0, "out of range" },
+};
+
 static void t_bad_mmproj(void)
 {
     const char *path = t_fixture(VR_DIR "mmproj.gguf");
     const char *text = t_fixture(VR_DIR "text.gguf");
     size_t n;
     uint8_t *b, save[4];
-    uint32_t type, v;
+    uint32_t type;
     long off;
     lv_error err;
     if (!path) T_SKIP("mmproj absent");
     b = (uint8_t *)t_read_file(path, &n);
-    /* block_count 4 → a missing block */
-    off = kv_value_offset(b, n, "clip.vision.block_count", &type);
-    T_CHECK(off > 0 && type == 4, "block_count key not found");
-    if (off > 0) {
+    /* u32 keys set to bad values, one row each */
+    for (size_t k = 0; k < sizeof bad_keys / sizeof bad_keys[0]; k++) {
+        off = kv_value_offset(b, n, bad_keys[k].key, &type);
+        T_CHECK(off > 0 && type == 4, "key %s not found as u32", bad_keys[k].key);
+        if (off <= 0) continue;
         memcpy(save, b + off, 4);
-        v = 4; memcpy(b + off, &v, 4);
-        expect_load_error(b, n, "block_count 4", "v.blk.3");
-        v = 2; memcpy(b + off, &v, 4);
-        expect_load_error(b, n, "block_count 2", "beyond block_count");
-        v = 100000; memcpy(b + off, &v, 4);
-        expect_load_error(b, n, "block_count 100000", "out of range");
-        memcpy(b + off, save, 4);
-    }
-    off = kv_value_offset(b, n, "clip.vision.embedding_length", &type);
-    if (off > 0) {
-        memcpy(save, b + off, 4);
-        v = 66; memcpy(b + off, &v, 4);
-        expect_load_error(b, n, "embedding_length 66", "head_count");
-        v = 68; memcpy(b + off, &v, 4);
-        expect_load_error(b, n, "embedding_length 68", "shape");
-        memcpy(b + off, save, 4);
-    }
-    off = kv_value_offset(b, n, "clip.vision.patch_size", &type);
-    if (off > 0) {
-        memcpy(save, b + off, 4);
-        v = 15; memcpy(b + off, &v, 4);
-        expect_load_error(b, n, "patch_size 15", "multiple");
-        v = 0; memcpy(b + off, &v, 4);
-        expect_load_error(b, n, "patch_size 0", "out of range");
+        memcpy(b + off, &bad_keys[k].value, 4);
+        expect_load_error(b, n, bad_keys[k].key, bad_keys[k].needle);
         memcpy(b + off, save, 4);
     }
     off = kv_value_offset(b, n, "clip.use_gelu", &type);
@@ -267,7 +258,8 @@ static void t_llamacpp_full_embeddings(void)
         float *ref, *got;
         snprintf(rel, sizeof rel, VR_DIR "refs/dumps/%s.embd.f32", ids[i]);
         ref = vr_f32(rel, &n);
-        snprintf(rel, sizeof rel, VR_DIR "%s", vr_str(vr_case_of(cases, ids[i]), "image"));
+        snprintf(rel, sizeof rel, VR_DIR "%s",
+                 vr_str(vr_find(cJSON_GetObjectItemCaseSensitive(cases, "cases"), "id", ids[i]), "image"));
         got = encode("mmproj.gguf", rel, LV_IMAGE_LLAMACPP, &nt);
         T_EQ_INT(nt, 576);
         if (ref && got && n == (size_t)nt * 256) {
@@ -282,113 +274,113 @@ static void t_llamacpp_full_embeddings(void)
     cJSON_Delete(cases);
 }
 
-/* Every case: token count, the image_embd summaries, and for anyres the row stats. */
+/* aNN.embd_rowstats.f32: per token row [sum, L2 norm, element 0, element 255]. */
+static void check_rowstats(const char *id, const float *got, int nt)
+{
+    char rel[256];
+    size_t n;
+    float *rs;
+    double worst = 0;
+    snprintf(rel, sizeof rel, VR_DIR "refs/dumps/%s.embd_rowstats.f32", id);
+    rs = vr_f32(rel, &n);
+    T_EQ_INT(n, (size_t)nt * 4);
+    for (int t = 0; rs && n == (size_t)nt * 4 && t < nt; t++) {
+        const float *row = got + (size_t)t * 256;
+        double sum = 0, l2 = 0, dl2, de;
+        for (int k = 0; k < 256; k++) { sum += row[k]; l2 += (double)row[k] * row[k]; }
+        l2 = sqrt(l2);
+        dl2 = fabs(l2 - rs[4 * t + 1]) / (rs[4 * t + 1] + 1e-6);
+        de = fmax(fabs(row[0] - rs[4 * t + 2]), fabs(row[255] - rs[4 * t + 3]));
+        if (dl2 > worst) worst = dl2;
+        if (dl2 > 2e-3 || de > 1e-2 || fabs(sum - rs[4 * t]) > 0.1) {
+            T_CHECK(0, "%s row %d: sum %g/%g l2 %g/%g e0 %g/%g", id, t, sum, rs[4 * t], l2,
+                    rs[4 * t + 1], row[0], rs[4 * t + 2]);
+            break;
+        }
+    }
+    fprintf(stderr, "measure llama.cpp %s rowstats worst L2 rel %.3g\n", id, worst);
+    free(rs);
+}
+
+/* One case in llama.cpp mode: token count, the image_embd summaries, and for
+ * anyres the per-row statistics (which pin the merge order). */
+static void check_llamacpp_case(const vr_ref_case *rc, void *ctx)
+{
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(rc->rec, "image_embd");
+    const int want = (int)vr_num(rc->rec, "n_image_tokens");
+    int nt;
+    float *got = encode(rc->mmproj, rc->image, LV_IMAGE_LLAMACPP, &nt);
+    (void)ctx;
+    if (!got) return;
+    T_EQ_INT(nt, want);
+    if (nt == want) {
+        vr_stats s = vr_stats_of(got, (size_t)nt * 256);
+        double d1 = vr_maxdiff_list(got, 16, cJSON_GetObjectItemCaseSensitive(e, "first16"));
+        double d2 = vr_maxdiff_list(got + (size_t)(nt - 1) * 256, 16,
+                                    cJSON_GetObjectItemCaseSensitive(e, "last_row_first16"));
+        double dm = fabs(s.mean - vr_num(e, "mean")), ds = fabs(s.std - vr_num(e, "std"));
+        fprintf(stderr, "measure llama.cpp %s tokens %d first16 %.3g last_row %.3g mean %.2g std %.2g\n",
+                rc->id, nt, d1, d2, dm, ds);
+        T_CHECK(d1 <= 1e-2 && d2 <= 1e-2, "%s: first16 %g last_row %g", rc->id, d1, d2);
+        T_CHECK(dm <= 1e-3 && ds <= 1e-3, "%s: mean %g std %g", rc->id, dm, ds);
+        if (strstr(rc->mmproj, "anyres")) check_rowstats(rc->id, got, nt);
+    }
+    lv_free(got);
+}
+
 static void t_llamacpp_summaries(void)
 {
-    cJSON *gen = vr_json(VR_DIR "refs/generation/text.json");
-    cJSON *cases = vr_json(VR_DIR "refs/cases.json");
-    const cJSON *c;
-    int n_cases = 0;
-    if (!gen || !cases || !get_clip("mmproj.gguf")) T_SKIP("tiny-llava refs absent");
-    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(cases, "cases")) {
-        const char *id = vr_str(c, "id");
-        const cJSON *r = vr_case(gen, id), *e = cJSON_GetObjectItemCaseSensitive(r, "image_embd");
-        char rel[256];
-        int nt;
-        float *got;
-        snprintf(rel, sizeof rel, VR_DIR "%s", vr_str(c, "image"));
-        got = encode(vr_str(c, "mmproj"), rel, LV_IMAGE_LLAMACPP, &nt);
-        if (!got) continue;
-        T_EQ_INT(nt, (int)vr_num(r, "n_image_tokens"));
-        if (nt == (int)vr_num(r, "n_image_tokens")) {
-            vr_stats s = vr_stats_of(got, (size_t)nt * 256);
-            double d1 = vr_maxdiff_list(got, 16, cJSON_GetObjectItemCaseSensitive(e, "first16"));
-            double d2 = vr_maxdiff_list(got + (size_t)(nt - 1) * 256, 16,
-                                        cJSON_GetObjectItemCaseSensitive(e, "last_row_first16"));
-            double dm = fabs(s.mean - vr_num(e, "mean")), ds = fabs(s.std - vr_num(e, "std"));
-            fprintf(stderr, "measure llama.cpp %s tokens %d first16 %.3g last_row %.3g mean %.2g std %.2g\n",
-                    id, nt, d1, d2, dm, ds);
-            T_CHECK(d1 <= 1e-2 && d2 <= 1e-2, "%s: first16 %g last_row %g", id, d1, d2);
-            T_CHECK(dm <= 1e-3 && ds <= 1e-3, "%s: mean %g std %g", id, dm, ds);
-            if (strstr(vr_str(c, "mmproj"), "anyres")) {
-                size_t n;
-                float *rs;
-                double worst = 0;
-                snprintf(rel, sizeof rel, VR_DIR "refs/dumps/%s.embd_rowstats.f32", id);
-                rs = vr_f32(rel, &n);
-                T_EQ_INT(n, (size_t)nt * 4);
-                for (int t = 0; rs && n == (size_t)nt * 4 && t < nt; t++) {
-                    const float *row = got + (size_t)t * 256;
-                    double sum = 0, l2 = 0, dl2, de;
-                    for (int k = 0; k < 256; k++) { sum += row[k]; l2 += (double)row[k] * row[k]; }
-                    l2 = sqrt(l2);
-                    dl2 = fabs(l2 - rs[4 * t + 1]) / (rs[4 * t + 1] + 1e-6);
-                    de = fmax(fabs(row[0] - rs[4 * t + 2]), fabs(row[255] - rs[4 * t + 3]));
-                    if (dl2 > worst) worst = dl2;
-                    if (dl2 > 2e-3 || de > 1e-2 || fabs(sum - rs[4 * t]) > 0.1) {
-                        T_CHECK(0, "%s row %d: sum %g/%g l2 %g/%g e0 %g/%g", id, t, sum, rs[4 * t],
-                                l2, rs[4 * t + 1], row[0], rs[4 * t + 2]);
-                        break;
-                    }
-                }
-                fprintf(stderr, "measure llama.cpp %s rowstats worst L2 rel %.3g\n", id, worst);
-                free(rs);
-            }
-        }
-        lv_free(got);
-        n_cases++;
-    }
-    T_EQ_INT(n_cases, 13);
-    cJSON_Delete(gen);
-    cJSON_Delete(cases);
+    int n;
+    if (!get_clip("mmproj.gguf")) T_SKIP("mmproj absent");
+    n = vr_each_case("refs", check_llamacpp_case, NULL);
+    if (n < 0) T_SKIP("tiny-llava refs absent");
+    T_EQ_INT(n, 13);
 }
 
 /* ---- llava mode ----------------------------------------------------------------- */
 
-static void t_llava_embeddings(void)
+/* One case in llava mode against refs-llava: the PIL decode for the JPEG (the
+ * f16-activation tolerance of its README), then the JPEG through our decoder. */
+static void check_llava_case(const vr_ref_case *rc, void *ctx)
 {
-    cJSON *gen = vr_json(VR_DIR "refs-llava/generation/text.json");
-    cJSON *cases = vr_json(VR_DIR "refs-llava/cases.json");
-    const cJSON *r;
-    int n_cases = 0;
-    if (!gen || !cases || !get_clip("mmproj.gguf")) T_SKIP("refs-llava absent");
-    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(gen, "results")) {
-        const char *id = vr_str(r, "case");
-        const cJSON *files = cJSON_GetObjectItemCaseSensitive(r, "files");
-        const char *pil = vr_str(files, "decoded_rgb");
-        const char *image = vr_str(vr_case_of(cases, id), "image");
-        char rel[256];
-        size_t n;
-        int nt;
-        float *ref, *got;
-        snprintf(rel, sizeof rel, VR_DIR "refs-llava/%s", vr_str(files, "embd"));
-        ref = vr_f32(rel, &n);
-        if (pil) snprintf(rel, sizeof rel, VR_DIR "refs-llava/%s", pil);
-        else snprintf(rel, sizeof rel, VR_DIR "%s", image);
-        got = encode(vr_str(r, "mmproj"), rel, LV_IMAGE_LLAVA, &nt);
-        T_EQ_INT(nt, (int)vr_num(r, "n_image_tokens"));
-        if (ref && got && n == (size_t)nt * 256) {
-            double d = max_abs_diff(got, ref, n), rr = rel_rms(got, ref, n);
-            fprintf(stderr, "measure llava %s tokens %d embd max_abs %.3g rel_rms %.3g\n", id, nt, d, rr);
-            T_CHECK(d <= 2e-2 && rr <= 2e-3, "%s: max abs %g rel rms %g", id, d, rr);
+    const cJSON *files = cJSON_GetObjectItemCaseSensitive(rc->rec, "files");
+    const char *pil = vr_str(files, "decoded_rgb");
+    char rel[256];
+    size_t n;
+    int nt;
+    float *ref, *got;
+    (void)ctx;
+    snprintf(rel, sizeof rel, VR_DIR "refs-llava/%s", vr_str(files, "embd"));
+    ref = vr_f32(rel, &n);
+    if (pil) snprintf(rel, sizeof rel, VR_DIR "refs-llava/%s", pil);
+    else snprintf(rel, sizeof rel, "%s", rc->image);
+    got = encode(rc->mmproj, rel, LV_IMAGE_LLAVA, &nt);
+    T_EQ_INT(nt, (int)vr_num(rc->rec, "n_image_tokens"));
+    if (ref && got && n == (size_t)nt * 256) {
+        double d = max_abs_diff(got, ref, n), rr = rel_rms(got, ref, n);
+        fprintf(stderr, "measure llava %s tokens %d embd max_abs %.3g rel_rms %.3g\n", rc->id, nt, d, rr);
+        T_CHECK(d <= 2e-2 && rr <= 2e-3, "%s: max abs %g rel rms %g", rc->id, d, rr);
+    }
+    lv_free(got);
+    if (pil && ref) {
+        got = encode(rc->mmproj, rc->image, LV_IMAGE_LLAVA, &nt);
+        if (got && n == (size_t)nt * 256) {
+            double rr = rel_rms(got, ref, n);
+            fprintf(stderr, "measure llava %s stb-decoded rel_rms %.3g\n", rc->id, rr);
+            T_CHECK(rr <= 2e-2, "%s (stb decode): rel rms %g", rc->id, rr);
         }
         lv_free(got);
-        if (pil && ref) {    /* the JPEG through our own decoder */
-            snprintf(rel, sizeof rel, VR_DIR "%s", image);
-            got = encode(vr_str(r, "mmproj"), rel, LV_IMAGE_LLAVA, &nt);
-            if (got && n == (size_t)nt * 256) {
-                double rr = rel_rms(got, ref, n);
-                fprintf(stderr, "measure llava %s stb-decoded rel_rms %.3g\n", id, rr);
-                T_CHECK(rr <= 2e-2, "%s (stb decode): rel rms %g", id, rr);
-            }
-            lv_free(got);
-        }
-        free(ref);
-        n_cases++;
     }
-    T_EQ_INT(n_cases, 13);
-    cJSON_Delete(gen);
-    cJSON_Delete(cases);
+    free(ref);
+}
+
+static void t_llava_embeddings(void)
+{
+    int n;
+    if (!get_clip("mmproj.gguf")) T_SKIP("mmproj absent");
+    n = vr_each_case("refs-llava", check_llava_case, NULL);
+    if (n < 0) T_SKIP("refs-llava absent");
+    T_EQ_INT(n, 13);
 }
 
 /* ---- token counts for other sizes (llava-gguf §3.6, §7.4) ------------------------ */

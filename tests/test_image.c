@@ -184,37 +184,31 @@ static void t_decode_generated_png(void)
         }
 }
 
+static void check_decoded(const vr_ref_case *rc, void *ctx)
+{
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(rc->rec, "decoded_image");
+    lv_image img;
+    double sum = 0;
+    size_t i, np;
+    float first[12];
+    (void)ctx;
+    if (!d) { T_CHECK(0, "no decoded_image for %s", rc->id); return; }
+    if (vr_image(rc->image, &img)) return;
+    T_EQ_INT(img.w, (int)vr_num(d, "nx"));
+    T_EQ_INT(img.h, (int)vr_num(d, "ny"));
+    np = (size_t)img.w * img.h * 3;
+    for (i = 0; i < np; i++) sum += img.rgb[i];
+    T_NEAR(sum / (double)np, vr_num(d, "mean_u8"), 1e-5);
+    for (i = 0; i < 12; i++) first[i] = img.rgb[i];
+    vr_exact_list(first, 12, cJSON_GetObjectItemCaseSensitive(d, "first12_u8"), rc->image);
+    lv_image_free(&img);
+}
+
 static void t_decode_fixtures_match_refs(void)
 {
-    cJSON *gen = vr_json(VR_DIR "refs/generation/text.json");
-    cJSON *cases = vr_json(VR_DIR "refs/cases.json");
-    const cJSON *c;
-    int n = 0;
-    if (!gen || !cases) T_SKIP("tiny-llava refs absent");
-    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(cases, "cases")) {
-        char rel[256];
-        const cJSON *r = vr_case(gen, vr_str(c, "id"));
-        const cJSON *d = r ? cJSON_GetObjectItemCaseSensitive(r, "decoded_image") : NULL;
-        lv_image img;
-        double sum = 0;
-        size_t i, np;
-        float first[12];
-        if (!d) { T_CHECK(0, "no decoded_image for %s", vr_str(c, "id")); continue; }
-        snprintf(rel, sizeof rel, VR_DIR "%s", vr_str(c, "image"));
-        if (vr_image(rel, &img)) continue;
-        T_EQ_INT(img.w, (int)vr_num(d, "nx"));
-        T_EQ_INT(img.h, (int)vr_num(d, "ny"));
-        np = (size_t)img.w * img.h * 3;
-        for (i = 0; i < np; i++) sum += img.rgb[i];
-        T_NEAR(sum / (double)np, vr_num(d, "mean_u8"), 1e-5);
-        for (i = 0; i < 12; i++) first[i] = img.rgb[i];
-        vr_exact_list(first, 12, cJSON_GetObjectItemCaseSensitive(d, "first12_u8"), rel);
-        lv_image_free(&img);
-        n++;
-    }
+    int n = vr_each_case("refs", check_decoded, NULL);
+    if (n < 0) T_SKIP("tiny-llava refs absent");
     T_EQ_INT(n, 13);
-    cJSON_Delete(gen);
-    cJSON_Delete(cases);
 }
 
 static void t_decode_jpeg_bit_exact_stb(void)
@@ -488,54 +482,49 @@ static void t_reduce_fixture(void)
 
 /* ---- preprocessing: llama.cpp mode ----------------------------------------- */
 
+/* Every tile of every case: first32 and min/max exact, mean/std to rounding. */
+static void check_llamacpp_tiles(const vr_ref_case *rc, void *ctx)
+{
+    const cJSON *pp = cJSON_GetObjectItemCaseSensitive(rc->rec, "preprocessed"), *e;
+    lv_image_params p = vr_params(rc->mmproj);
+    const size_t n = (size_t)336 * 336 * 3;
+    lv_image img;
+    lv_image_batch b;
+    lv_error err;
+    int k = 0;
+    if (vr_image(rc->image, &img)) return;
+    if (lv_image_preprocess(&img, &p, LV_IMAGE_LLAMACPP, &b, &err)) {
+        T_CHECK(0, "%s: %s", rc->id, err.msg);
+        lv_image_free(&img);
+        return;
+    }
+    T_EQ_INT(b.n_img, cJSON_GetArraySize(pp));
+    cJSON_ArrayForEach(e, pp) {
+        const float *t;
+        vr_stats s;
+        char what[64];
+        if (k >= b.n_img) break;
+        t = b.pix + (size_t)k * n;
+        s = vr_stats_of(t, n);
+        snprintf(what, sizeof what, "%s tile %d", rc->id, k);
+        vr_exact_list(t, n, cJSON_GetObjectItemCaseSensitive(e, "first32"), what);
+        T_CHECK((float)vr_num(e, "min") == (float)s.min && (float)vr_num(e, "max") == (float)s.max,
+                "%s: min/max %g %g", what, s.min, s.max);
+        T_NEAR(s.mean, vr_num(e, "mean"), 2e-7 + 1e-7 * fabs(s.mean));
+        T_NEAR(s.std, vr_num(e, "std"), 2e-7 + 1e-7 * s.std);
+        k++;
+        (*(int *)ctx)++;
+    }
+    lv_image_batch_free(&b);
+    lv_image_free(&img);
+}
+
 static void t_llamacpp_preprocess_summaries(void)
 {
-    cJSON *gen = vr_json(VR_DIR "refs/generation/text.json");
-    cJSON *cases = vr_json(VR_DIR "refs/cases.json");
-    const cJSON *c;
-    int n_tiles = 0;
-    if (!gen || !cases) T_SKIP("tiny-llava refs absent");
-    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(cases, "cases")) {
-        char rel[256];
-        const char *id = vr_str(c, "id");
-        const cJSON *r = vr_case(gen, id), *pp, *e;
-        lv_image_params p = vr_params(vr_str(c, "mmproj"));
-        lv_image img;
-        lv_image_batch b;
-        lv_error err;
-        int k = 0;
-        snprintf(rel, sizeof rel, VR_DIR "%s", vr_str(c, "image"));
-        if (!r || vr_image(rel, &img)) continue;
-        if (lv_image_preprocess(&img, &p, LV_IMAGE_LLAMACPP, &b, &err)) {
-            T_CHECK(0, "%s: %s", id, err.msg);
-            lv_image_free(&img);
-            continue;
-        }
-        pp = cJSON_GetObjectItemCaseSensitive(r, "preprocessed");
-        T_EQ_INT(b.n_img, cJSON_GetArraySize(pp));
-        cJSON_ArrayForEach(e, pp) {
-            const size_t n = (size_t)336 * 336 * 3;
-            const float *t;
-            vr_stats s;
-            char what[64];
-            if (k >= b.n_img) break;
-            t = b.pix + (size_t)k * n;
-            s = vr_stats_of(t, n);
-            snprintf(what, sizeof what, "%s tile %d", id, k);
-            vr_exact_list(t, n, cJSON_GetObjectItemCaseSensitive(e, "first32"), what);
-            T_CHECK((float)vr_num(e, "min") == (float)s.min && (float)vr_num(e, "max") == (float)s.max,
-                    "%s: min/max %g %g", what, s.min, s.max);
-            T_NEAR(s.mean, vr_num(e, "mean"), 2e-7 + 1e-7 * fabs(s.mean));
-            T_NEAR(s.std, vr_num(e, "std"), 2e-7 + 1e-7 * s.std);
-            k++;
-            n_tiles++;
-        }
-        lv_image_batch_free(&b);
-        lv_image_free(&img);
-    }
+    int n_tiles = 0, n = vr_each_case("refs", check_llamacpp_tiles, &n_tiles);
+    if (n < 0) T_SKIP("tiny-llava refs absent");
+    T_EQ_INT(n, 13);
     T_EQ_INT(n_tiles, 10 + 4 + 5 + 3);
-    cJSON_Delete(gen);
-    cJSON_Delete(cases);
 }
 
 static void t_llamacpp_c02_tensor(void)
@@ -573,73 +562,70 @@ static void t_pinpoints(void)
 
 /* ---- preprocessing: llava mode --------------------------------------------- */
 
-/* Every (image, mmproj) of refs-llava: the PIL-decoded RGB for the JPEG (so the
- * decoder is not under test), pixels.f32 and each u8.<k>.png bit-exact. */
+/* One (image, mmproj) of refs-llava: the PIL-decoded RGB for the JPEG (so the
+ * decoder is not under test), pixels.f32 and each u8.<k>.png bit-exact, and the
+ * anyres decisions. */
+static void check_llava_tiles(const vr_ref_case *rc, void *ctx)
+{
+    const cJSON *files = cJSON_GetObjectItemCaseSensitive(rc->rec, "files"), *u;
+    const cJSON *lv = cJSON_GetObjectItemCaseSensitive(rc->rec, "llava");
+    lv_image_params p = vr_params(rc->mmproj);
+    char rel[256];
+    lv_image img;
+    lv_image_batch b;
+    lv_error err;
+    float *ref;
+    size_t n;
+    int k = 0;
+    (void)ctx;
+    if (vr_str(files, "decoded_rgb"))
+        snprintf(rel, sizeof rel, VR_DIR "refs-llava/%s", vr_str(files, "decoded_rgb"));
+    else
+        snprintf(rel, sizeof rel, "%s", rc->image);
+    if (vr_image(rel, &img)) return;
+    if (lv_image_preprocess(&img, &p, LV_IMAGE_LLAVA, &b, &err)) {
+        T_CHECK(0, "%s: %s", rc->id, err.msg);
+        lv_image_free(&img);
+        return;
+    }
+    snprintf(rel, sizeof rel, VR_DIR "refs-llava/%s", vr_str(files, "pixels"));
+    ref = vr_f32(rel, &n);
+    T_EQ_INT(n, (size_t)b.n_img * 336 * 336 * 3);
+    if (ref && n == (size_t)b.n_img * 336 * 336 * 3)
+        T_CHECK(memcmp(ref, b.pix, n * 4) == 0, "%s: pixels not bit-exact", rc->id);
+    free(ref);
+    cJSON_ArrayForEach(u, cJSON_GetObjectItemCaseSensitive(files, "pixels_u8")) {
+        lv_image want;
+        snprintf(rel, sizeof rel, VR_DIR "refs-llava/%s", u->valuestring);
+        if (k < b.n_img && vr_image(rel, &want) == 0) {
+            T_CHECK(want.w == 336 && want.h == 336 &&
+                    memcmp(want.rgb, b.u8 + (size_t)k * 336 * 336 * 3, 336 * 336 * 3) == 0,
+                    "%s: u8 image %d differs", rc->id, k);
+            lv_image_free(&want);
+        }
+        k++;
+    }
+    T_EQ_INT(k, b.n_img);
+    if (b.anyres) {
+        const cJSON *g = cJSON_GetObjectItemCaseSensitive(lv, "grid");
+        const cJSON *rs = cJSON_GetObjectItemCaseSensitive(lv, "resized");
+        const cJSON *ps = cJSON_GetObjectItemCaseSensitive(lv, "paste");
+        T_EQ_INT(b.grid_w, cJSON_GetArrayItem(g, 0)->valueint);
+        T_EQ_INT(b.grid_h, cJSON_GetArrayItem(g, 1)->valueint);
+        T_EQ_INT(b.resized_w, cJSON_GetArrayItem(rs, 0)->valueint);
+        T_EQ_INT(b.resized_h, cJSON_GetArrayItem(rs, 1)->valueint);
+        T_EQ_INT(b.paste_x, cJSON_GetArrayItem(ps, 0)->valueint);
+        T_EQ_INT(b.paste_y, cJSON_GetArrayItem(ps, 1)->valueint);
+    }
+    lv_image_batch_free(&b);
+    lv_image_free(&img);
+}
+
 static void t_llava_preprocess_exact(void)
 {
-    cJSON *gen = vr_json(VR_DIR "refs-llava/generation/text.json");
-    cJSON *cases = vr_json(VR_DIR "refs-llava/cases.json");
-    const cJSON *r;
-    int n_files = 0;
-    if (!gen || !cases) T_SKIP("refs-llava absent");
-    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(gen, "results")) {
-        const cJSON *files = cJSON_GetObjectItemCaseSensitive(r, "files"), *u;
-        const cJSON *lv = cJSON_GetObjectItemCaseSensitive(r, "llava");
-        const char *id = vr_str(r, "case");
-        lv_image_params p = vr_params(vr_str(r, "mmproj"));
-        char rel[256];
-        lv_image img;
-        lv_image_batch b;
-        lv_error err;
-        float *ref;
-        size_t n;
-        int k = 0;
-        if (vr_str(files, "decoded_rgb"))
-            snprintf(rel, sizeof rel, VR_DIR "refs-llava/%s", vr_str(files, "decoded_rgb"));
-        else
-            snprintf(rel, sizeof rel, VR_DIR "%s", vr_str(vr_case_of(cases, id), "image"));
-        if (vr_image(rel, &img)) continue;
-        if (lv_image_preprocess(&img, &p, LV_IMAGE_LLAVA, &b, &err)) {
-            T_CHECK(0, "%s: %s", id, err.msg);
-            lv_image_free(&img);
-            continue;
-        }
-        snprintf(rel, sizeof rel, VR_DIR "refs-llava/%s", vr_str(files, "pixels"));
-        ref = vr_f32(rel, &n);
-        T_EQ_INT(n, (size_t)b.n_img * 336 * 336 * 3);
-        if (ref && n == (size_t)b.n_img * 336 * 336 * 3)
-            T_CHECK(memcmp(ref, b.pix, n * 4) == 0, "%s: pixels not bit-exact", id);
-        free(ref);
-        cJSON_ArrayForEach(u, cJSON_GetObjectItemCaseSensitive(files, "pixels_u8")) {
-            lv_image want;
-            snprintf(rel, sizeof rel, VR_DIR "refs-llava/%s", u->valuestring);
-            if (k < b.n_img && vr_image(rel, &want) == 0) {
-                T_CHECK(want.w == 336 && want.h == 336 &&
-                        memcmp(want.rgb, b.u8 + (size_t)k * 336 * 336 * 3, 336 * 336 * 3) == 0,
-                        "%s: u8 image %d differs", id, k);
-                lv_image_free(&want);
-            }
-            k++;
-        }
-        T_EQ_INT(k, b.n_img);
-        if (b.anyres) {
-            const cJSON *g = cJSON_GetObjectItemCaseSensitive(lv, "grid");
-            const cJSON *rs = cJSON_GetObjectItemCaseSensitive(lv, "resized");
-            const cJSON *ps = cJSON_GetObjectItemCaseSensitive(lv, "paste");
-            T_EQ_INT(b.grid_w, cJSON_GetArrayItem(g, 0)->valueint);
-            T_EQ_INT(b.grid_h, cJSON_GetArrayItem(g, 1)->valueint);
-            T_EQ_INT(b.resized_w, cJSON_GetArrayItem(rs, 0)->valueint);
-            T_EQ_INT(b.resized_h, cJSON_GetArrayItem(rs, 1)->valueint);
-            T_EQ_INT(b.paste_x, cJSON_GetArrayItem(ps, 0)->valueint);
-            T_EQ_INT(b.paste_y, cJSON_GetArrayItem(ps, 1)->valueint);
-        }
-        n_files++;
-        lv_image_batch_free(&b);
-        lv_image_free(&img);
-    }
-    T_EQ_INT(n_files, 13);
-    cJSON_Delete(gen);
-    cJSON_Delete(cases);
+    int n = vr_each_case("refs-llava", check_llava_tiles, NULL);
+    if (n < 0) T_SKIP("refs-llava absent");
+    T_EQ_INT(n, 13);
 }
 
 /* The PIL resampler on its own, against sizes whose coefficients are easy to

@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,41 +18,22 @@
 
 #define VR_DIR "tiny-llava/"
 
-/* Parsed JSON of a fixture file (relative to shared/fixtures), or NULL. */
-static inline cJSON *vr_json(const char *rel)
+/* A fixture file (relative to shared/fixtures), malloc'd and NUL-terminated, or NULL. */
+static inline char *vr_read(const char *rel, size_t *len)
 {
     const char *path = t_fixture(rel);
+    *len = 0;
+    return path ? t_read_file(path, len) : NULL;
+}
+
+/* Parsed JSON of a fixture file, or NULL. */
+static inline cJSON *vr_json(const char *rel)
+{
     size_t len;
-    char *txt;
-    cJSON *j;
-    if (!path) return NULL;
-    txt = t_read_file(path, &len);
-    if (!txt) return NULL;
-    j = cJSON_Parse(txt);
+    char *txt = vr_read(rel, &len);
+    cJSON *j = txt ? cJSON_Parse(txt) : NULL;
     free(txt);
     return j;
-}
-
-/* The record of case `id` in a generation JSON ({"results": [...]}). */
-static inline const cJSON *vr_case(const cJSON *gen, const char *id)
-{
-    const cJSON *r;
-    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(gen, "results")) {
-        const cJSON *c = cJSON_GetObjectItemCaseSensitive(r, "case");
-        if (cJSON_IsString(c) && strcmp(c->valuestring, id) == 0) return r;
-    }
-    return NULL;
-}
-
-/* The entry of case `id` in a cases.json ({"cases": [...]}). */
-static inline const cJSON *vr_case_of(const cJSON *cases, const char *id)
-{
-    const cJSON *r;
-    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(cases, "cases")) {
-        const cJSON *c = cJSON_GetObjectItemCaseSensitive(r, "id");
-        if (cJSON_IsString(c) && strcmp(c->valuestring, id) == 0) return r;
-    }
-    return NULL;
 }
 
 static inline const char *vr_str(const cJSON *o, const char *k)
@@ -66,22 +48,71 @@ static inline double vr_num(const cJSON *o, const char *k)
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
-/* Raw float32 file (relative to shared/fixtures) into a malloc'd array. */
+/* The element of array `arr` whose string field `field` equals `id`. */
+static inline const cJSON *vr_find(const cJSON *arr, const char *field, const char *id)
+{
+    const cJSON *r;
+    cJSON_ArrayForEach(r, arr) {
+        const char *v = vr_str(r, field);
+        if (v && strcmp(v, id) == 0) return r;
+    }
+    return NULL;
+}
+
+/* One reference case: its cases.json entry, its generation/text.json record and
+ * the fixture-relative path of its image. */
+typedef struct {
+    const char  *id, *mmproj;
+    const cJSON *entry, *rec;
+    char         image[256];
+} vr_ref_case;
+
+typedef void (*vr_case_fn)(const vr_ref_case *rc, void *ctx);
+
+/* Calls fn for every case of `refs` ("refs" or "refs-llava"), in cases.json order.
+ * Returns the number of cases visited, or -1 when the folder is absent. */
+static inline int vr_each_case(const char *refs, vr_case_fn fn, void *ctx)
+{
+    char rel[128];
+    cJSON *cases, *gen;
+    const cJSON *e;
+    int n = 0;
+    snprintf(rel, sizeof rel, VR_DIR "%s/cases.json", refs);
+    cases = vr_json(rel);
+    snprintf(rel, sizeof rel, VR_DIR "%s/generation/text.json", refs);
+    gen = vr_json(rel);
+    if (!cases || !gen) {
+        cJSON_Delete(cases);
+        cJSON_Delete(gen);
+        return -1;
+    }
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(cases, "cases")) {
+        vr_ref_case rc;
+        rc.id = vr_str(e, "id");
+        rc.mmproj = vr_str(e, "mmproj");
+        rc.entry = e;
+        rc.rec = rc.id ? vr_find(cJSON_GetObjectItemCaseSensitive(gen, "results"), "case", rc.id) : NULL;
+        if (!rc.rec || !rc.mmproj || !vr_str(e, "image")) {
+            T_CHECK(0, "%s: case %s has no record", refs, rc.id ? rc.id : "?");
+            continue;
+        }
+        snprintf(rc.image, sizeof rc.image, VR_DIR "%s", vr_str(e, "image"));
+        fn(&rc, ctx);
+        n++;
+    }
+    cJSON_Delete(cases);
+    cJSON_Delete(gen);
+    return n;
+}
+
+/* Raw float32 file (relative to shared/fixtures) into a malloc'd array. The
+ * buffer from t_read_file comes from malloc, so it is suitably aligned. */
 static inline float *vr_f32(const char *rel, size_t *n)
 {
-    const char *path = t_fixture(rel);
     size_t len;
-    char *b;
-    float *f;
-    *n = 0;
-    if (!path) return NULL;
-    b = t_read_file(path, &len);
-    if (!b) return NULL;
-    f = malloc(len ? len : 1);
-    memcpy(f, b, len);
-    free(b);
+    char *b = vr_read(rel, &len);
     *n = len / sizeof(float);
-    return f;
+    return (float *)(void *)b;
 }
 
 /* Decodes a fixture image with the engine's decoder. */
