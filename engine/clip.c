@@ -526,7 +526,8 @@ static void matmul(const mat *W, const float *bias, const float *x, int n, float
         }
 }
 
-/* LayerNorm of each row (ggml_norm: mean and Σ(x−mean)² in double), then ·w + b. */
+/* LayerNorm of each row (ggml_norm: mean and Σ(x−mean)² in double), then ·w + b.
+ * x, y: [n][d] (may alias); w, b: [d]. */
 static void layer_norm(const float *x, float *y, int n, int d, const float *w, const float *b,
                        float eps)
 {
@@ -547,7 +548,7 @@ static void layer_norm(const float *x, float *y, int n, int d, const float *w, c
     }
 }
 
-/* Softmax of one row: max, exp(x − max) summed in double, scaled by 1/sum. */
+/* Softmax of one row x[n]: max, exp(x − max) summed in double, scaled by 1/sum. */
 static void softmax_row(float *x, int n)
 {
     float mx = -INFINITY;
@@ -561,7 +562,7 @@ static void softmax_row(float *x, int n)
     for (int i = 0; i < n; i++) x[i] *= inv;
 }
 
-/* The ViT MLP activation. */
+/* The ViT MLP activation, in place on x[n]. */
 static void vit_act(const lv_clip *c, float *x, size_t n, lv_image_mode mode)
 {
     if (c->hp.use_silu) {
@@ -579,7 +580,8 @@ static void vit_act(const lv_clip *c, float *x, size_t n, lv_image_mode mode)
     }
 }
 
-/* The projector's GELU: tanh form through the fp16 table (llama.cpp) or exact erf. */
+/* The projector's GELU in place on x[n]: tanh form through the fp16 table
+ * (llama.cpp) or exact erf (llava). */
 static void proj_gelu(float *x, size_t n, lv_image_mode mode)
 {
     if (mode == LV_IMAGE_LLAMACPP)
@@ -591,7 +593,7 @@ static void proj_gelu(float *x, size_t n, lv_image_mode mode)
 
 /* ==== forward ==================================================================== */
 
-/* One encoder block on r->x [n_pos][H]. */
+/* One encoder block, in place on the residual stream r->x [n_pos][H]. */
 static void vit_block(lv_clip *c, const clip_layer *L, lv_image_mode mode)
 {
     const lv_clip_hparams *hp = &c->hp;

@@ -494,6 +494,19 @@ int lv_image_resize_bicubic_pil(const lv_image *src, int tw, int th, lv_image *o
 
 /* ==== preprocessing ============================================================ */
 
+int lv_image_mode_from_name(const char *name)
+{
+    if (!name) return -1;
+    if (strcmp(name, "llava") == 0) return LV_IMAGE_LLAVA;
+    if (strcmp(name, "llama.cpp") == 0) return LV_IMAGE_LLAMACPP;
+    return -1;
+}
+
+const char *lv_image_mode_name(lv_image_mode mode)
+{
+    return mode == LV_IMAGE_LLAMACPP ? "llama.cpp" : mode == LV_IMAGE_LLAVA ? "llava" : "?";
+}
+
 void lv_image_batch_free(lv_image_batch *b)
 {
     if (!b) return;
@@ -574,6 +587,26 @@ static int pad_square(const lv_image *img, const uint8_t bg[3], int centre, lv_i
     return 0;
 }
 
+/* CLIPImageProcessor's resize + crop (§7.2 step 2): the short side becomes S and
+ * the long side int(S·long/short), with PIL bicubic; then the centre S×S crop. */
+static int clip_processor_resize_crop(const lv_image *in, int S, lv_image *out, lv_error *err)
+{
+    const int short_side = in->w <= in->h ? in->w : in->h;
+    const int long_side = in->w <= in->h ? in->h : in->w;
+    const int scaled = (int)((long long)S * long_side / short_side);   /* ≥ S */
+    const int nw = in->w <= in->h ? S : scaled, nh = in->w <= in->h ? scaled : S;
+    const int top = (nh - S) / 2, left = (nw - S) / 2;
+    lv_image r = {0};
+    if (lv_image_resize_bicubic_pil(in, nw, nh, &r, err)) return -1;
+    if (image_alloc(out, S, S, err)) {
+        lv_image_free(&r);
+        return -1;
+    }
+    blit(&r, left, top, S, S, out, 0, 0);
+    lv_image_free(&r);
+    return 0;
+}
+
 /* llava-1.5 and flat models. */
 static int preprocess_single(const lv_image *img, const lv_image_params *p, lv_image_mode mode,
                              lv_image_batch *b, lv_error *err)
@@ -599,7 +632,6 @@ static int preprocess_single(const lv_image *img, const lv_image_params *p, lv_i
     } else {
         /* expand2square, then CLIPImageProcessor: shortest edge → S (PIL bicubic),
          * centre crop S×S. */
-        int short_side, long_side, nw, nh, top, left, y;
         if (pad && img->w != img->h) {
             uint8_t bg[3];
             int c;
@@ -607,31 +639,7 @@ static int preprocess_single(const lv_image *img, const lv_image_params *p, lv_i
             if (pad_square(img, bg, 1, &sq, err)) goto done;
             in = &sq;
         }
-        short_side = in->w <= in->h ? in->w : in->h;
-        long_side = in->w <= in->h ? in->h : in->w;
-        if (in->w <= in->h) {
-            nw = S;
-            nh = (int)((long long)S * long_side / short_side);
-        } else {
-            nh = S;
-            nw = (int)((long long)S * long_side / short_side);
-        }
-        {
-            lv_image r0 = {0};
-            if (lv_image_resize_bicubic_pil(in, nw, nh, &r0, err)) goto done;
-            if (image_alloc(&rs, S, S, err)) { lv_image_free(&r0); goto done; }
-            top = (nh - S) / 2;
-            left = (nw - S) / 2;
-            for (y = 0; y < S; y++) {
-                int sy = y + top, x;
-                for (x = 0; x < S; x++) {
-                    int sx = x + left;
-                    if (sx < 0 || sy < 0 || sx >= nw || sy >= nh) continue;   /* zero pad */
-                    memcpy(rs.rgb + ((size_t)y * S + x) * 3, r0.rgb + ((size_t)sy * nw + sx) * 3, 3);
-                }
-            }
-            lv_image_free(&r0);
-        }
+        if (clip_processor_resize_crop(in, S, &rs, err)) goto done;
     }
     memcpy(b->u8, rs.rgb, (size_t)S * S * 3);
     normalize_tile(b->u8, n_px, p, b->pix);

@@ -51,6 +51,11 @@ typedef enum {
     LV_IMAGE_LLAMACPP = 1    /* llama.cpp c392e50 */
 } lv_image_mode;
 
+/* "llava" / "llama.cpp" ↔ mode (the --preprocess values of cli.md). The parser
+ * returns -1 for other names. */
+int         lv_image_mode_from_name(const char *name);
+const char *lv_image_mode_name(lv_image_mode mode);
+
 /* What preprocessing needs from the mmproj file (filled by engine/clip). */
 typedef struct {
     int   image_size;                        /* S: side of the square ViT input (336) */

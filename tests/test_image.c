@@ -630,6 +630,47 @@ static void t_llava_preprocess_exact(void)
 
 /* The PIL resampler on its own, against sizes whose coefficients are easy to
  * check by hand: an identity, a 2:1 reduction of a constant, a 1-pixel source. */
+/* spatial_unpad without pinpoints: no padding. llava: CLIPImageProcessor's
+ * shortest-edge resize + centre crop; llama.cpp: its bilinear with rows of nx3
+ * pixels, the rest of the tensor left 0.0. */
+static void t_unpadded_flat(void)
+{
+    lv_image_params p = vr_params("mmproj.gguf");
+    lv_image img = {0};
+    lv_image_batch b;
+    lv_error err;
+    int x, y, c, bad = 0;
+    p.spatial_unpad = 1;
+    img.w = 672; img.h = 336;
+    img.rgb = lv_malloc((size_t)672 * 336 * 3);
+    for (y = 0; y < 336; y++)
+        for (x = 0; x < 672; x++)
+            for (c = 0; c < 3; c++) img.rgb[((size_t)y * 672 + x) * 3 + c] = (uint8_t)(x / 3 + c);
+    T_CHECK(lv_image_preprocess(&img, &p, LV_IMAGE_LLAVA, &b, &err) == 0, "%s", err.msg);
+    for (y = 0; y < 336 && b.u8; y++)
+        for (x = 0; x < 336; x++)
+            bad += b.u8[((size_t)y * 336 + x) * 3] != img.rgb[((size_t)y * 672 + x + 168) * 3];
+    T_EQ_INT(bad, 0);
+    lv_image_batch_free(&b);
+    T_CHECK(lv_image_preprocess(&img, &p, LV_IMAGE_LLAMACPP, &b, &err) == 0, "%s", err.msg);
+    if (b.pix) {
+        T_CHECK(b.pix[(size_t)336 * 168 * 3 - 1] != 0.0f, "last written pixel");
+        for (size_t i = (size_t)336 * 168 * 3; i < (size_t)336 * 336 * 3; i++) bad += b.pix[i] != 0.0f;
+        T_EQ_INT(bad, 0);
+    }
+    lv_image_batch_free(&b);
+    lv_image_free(&img);
+}
+
+static void t_mode_names(void)
+{
+    T_EQ_INT(lv_image_mode_from_name("llava"), LV_IMAGE_LLAVA);
+    T_EQ_INT(lv_image_mode_from_name("llama.cpp"), LV_IMAGE_LLAMACPP);
+    T_EQ_INT(lv_image_mode_from_name("llamacpp"), -1);
+    T_EQ_STR(lv_image_mode_name(LV_IMAGE_LLAMACPP), "llama.cpp");
+    T_EQ_STR(lv_image_mode_name(LV_IMAGE_LLAVA), "llava");
+}
+
 static void t_pil_bicubic_basics(void)
 {
     lv_image src = {0}, out;
@@ -669,5 +710,7 @@ int main(void)
     T_RUN(t_pinpoints);
     T_RUN(t_llava_preprocess_exact);
     T_RUN(t_pil_bicubic_basics);
+    T_RUN(t_mode_names);
+    T_RUN(t_unpadded_flat);
     T_MAIN_END();
 }
