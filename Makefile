@@ -20,10 +20,13 @@ LIB_SRC := $(wildcard engine/*.c) $(wildcard datasets/*.c) $(wildcard metrics/*.
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 MAIN_OBJ := $(BUILD)/harness/main.o
 TEST_SRC := $(wildcard tests/test_*.c)
-TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
+# Each fuzz target also builds as a plain "replay" test over its corpus folder.
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%) $(FUZZ_NAMES:%=$(BUILD)/tests/replay_%)
 TESTLIB_OBJ := $(BUILD)/tests/testlib.o
 
-.PHONY: all test asan clean tests-bin
+.PHONY: all test asan clean tests-bin fuzz
 .SECONDARY:
 all: $(BIN)
 
@@ -38,6 +41,10 @@ $(BUILD)/tests/test_%: tests/test_%.c $(TESTLIB_OBJ) $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(TESTLIB_OBJ) $(LIB_OBJ) $(LDLIBS)
 
+$(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DFUZZ_TARGET='"$*"' -o $@ tests/fuzz/fuzz_$*.c tests/fuzz/replay.c $(LIB_OBJ) $(LDLIBS)
+
 tests-bin: $(BIN) $(TEST_BIN)
 
 # Tests run from the repository root; LLAVA_EVAL_BIN names the binary under test.
@@ -50,7 +57,25 @@ asan:
 	  OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	  test
 
+# libFuzzer (clang): each target runs FUZZ_SECONDS; new inputs go to build-fuzz/,
+# crashes to build-fuzz/crash-*. Keep a crash as a regression file by copying it
+# into tests/fuzz/corpus/<target>/.
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -ffp-contract=off -fsanitize=fuzzer,address,undefined \
+               -fno-sanitize-recover=undefined $(shell pkg-config --cflags $(PKGS) stb) -I.
+fuzz:
+	@mkdir -p build-fuzz
+	@for t in $(FUZZ_NAMES); do \
+	  clang $(FUZZ_CFLAGS) -o build-fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c $(LIB_SRC) $(LDLIBS) || exit 1; \
+	  mkdir -p build-fuzz/corpus-$$t; \
+	  echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
+	  build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 \
+	    -artifact_prefix=build-fuzz/crash-$$t- -print_final_stats=1 \
+	    build-fuzz/corpus-$$t tests/fuzz/corpus/$$t 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|Done' ; \
+	  test -z "$$(ls build-fuzz/crash-$$t-* 2>/dev/null)" || { echo "crash in $$t"; exit 1; }; \
+	done
+
 clean:
-	rm -rf build build-asan llava-eval llava-eval-asan
+	rm -rf build build-asan build-fuzz llava-eval llava-eval-asan
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -21,7 +21,6 @@
 #define GGUF_MAX_ALIGNMENT     (1u << 20)
 #define GGUF_MAX_KEY           65535
 #define GGUF_MAX_NAME          63      /* ggml's GGML_MAX_NAME (64) minus the NUL */
-#define GGUF_MAX_ARRAY_DEPTH   4
 
 typedef struct {
     char         *key;        /* NUL-terminated copy */
@@ -100,36 +99,6 @@ const char *lv_gguf_vtype_name(lv_gguf_vtype t)
     return (unsigned)t < LV_GGUF_NTYPES ? names[t] : "?";
 }
 
-/* Skips one value of type t (used for nested arrays, which are parsed only to be
- * stepped over, with a depth cap). */
-static int skip_value(cursor *c, uint32_t t, int depth)
-{
-    if (t >= LV_GGUF_NTYPES) return lv_errorf(c->err, "invalid value type %u", t);
-    if (t == LV_GGUF_STRING) {
-        uint64_t off, len;
-        return rd_str(c, &off, &len, left(c), "string");
-    }
-    if (t == LV_GGUF_ARRAY) {
-        uint32_t et;
-        uint64_t n;
-        if (depth >= GGUF_MAX_ARRAY_DEPTH) return lv_errorf(c->err, "arrays nested too deeply");
-        if (rd_u32(c, &et, "array type") || rd_u64(c, &n, "array count")) return -1;
-        if (et >= LV_GGUF_NTYPES) return lv_errorf(c->err, "invalid array element type %u", et);
-        if (et == LV_GGUF_STRING || et == LV_GGUF_ARRAY) {
-            /* each element needs at least 8 bytes (a length or a type + count) */
-            if (n > left(c) / 8) return lv_errorf(c->err, "array count %llu exceeds the file", (unsigned long long)n);
-            for (uint64_t j = 0; j < n; j++)
-                if (skip_value(c, et, depth + 1)) return -1;
-            return 0;
-        }
-        if (n > left(c) / (uint64_t)vtype_size[et])
-            return lv_errorf(c->err, "array of %llu %s exceeds the file", (unsigned long long)n, lv_gguf_vtype_name(et));
-        c->pos += n * (uint64_t)vtype_size[et];
-        return 0;
-    }
-    return need(c, (uint64_t)vtype_size[t], "value") ? -1 : (c->pos += (uint64_t)vtype_size[t], 0);
-}
-
 static int read_scalar(cursor *c, gguf_kv *kv)
 {
     uint8_t b[8];
@@ -175,15 +144,8 @@ static int read_kv(lv_gguf *g, cursor *c, int64_t idx)
     kv->elem = (lv_gguf_vtype)et;
     kv->count = n;
     kv->off = c->pos;
-    if (et == LV_GGUF_ARRAY) {
-        /* Nested arrays: no model needs them; step over them so unknown keys don't
-         * stop a load, but never expose their contents. */
-        if (n > left(c) / 12) return lv_errorf(c->err, "key '%s': array count %llu exceeds the file", kv->key, (unsigned long long)n);
-        for (uint64_t j = 0; j < n; j++)
-            if (skip_value(c, LV_GGUF_ARRAY, 1)) return -1;
-        kv->len = c->pos - kv->off;
-        return 0;
-    }
+    if (et == LV_GGUF_ARRAY)   /* as llama.cpp: no model uses them */
+        return lv_errorf(c->err, "key '%s': nested arrays are not supported", kv->key);
     if (et == LV_GGUF_STRING) {
         if (n > left(c) / 8) return lv_errorf(c->err, "key '%s': array count %llu exceeds the file", kv->key, (unsigned long long)n);
         kv->str_off = lv_malloc((size_t)(n ? n : 1) * sizeof *kv->str_off);

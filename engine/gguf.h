@@ -89,4 +89,37 @@ const lv_gguf_tensor *lv_gguf_find_tensor(const lv_gguf *g, const char *name);
 
 const char *lv_gguf_vtype_name(lv_gguf_vtype t);
 
+/* ------------------------------------------------------------------ writer
+ * Builds a GGUF v3 file: metadata in the order added, then tensor infos, then the
+ * tensor payloads back to back, each padded to the alignment (the layout
+ * llama.cpp requires). Tensor data is referenced, not copied: it must stay valid
+ * until lv_gguf_w_save / lv_gguf_w_to_memory. lv_gguf_w_save writes a temporary
+ * file, fsyncs it and renames it over the target, so a crash leaves either the
+ * old file or the complete new one. Setters return 0, or -1 with err filled
+ * (duplicate key or tensor name, bad type or shape, out of memory). */
+typedef struct lv_gguf_writer lv_gguf_writer;
+
+lv_gguf_writer *lv_gguf_writer_new(void);
+void lv_gguf_writer_free(lv_gguf_writer *w);
+
+int lv_gguf_w_u32(lv_gguf_writer *w, const char *key, uint32_t v, lv_error *err);
+int lv_gguf_w_i32(lv_gguf_writer *w, const char *key, int32_t v, lv_error *err);
+int lv_gguf_w_f32(lv_gguf_writer *w, const char *key, float v, lv_error *err);
+int lv_gguf_w_bool(lv_gguf_writer *w, const char *key, int v, lv_error *err);
+int lv_gguf_w_str(lv_gguf_writer *w, const char *key, const char *s, lv_error *err);
+/* Array of fixed-size elements (count elements of elem_type at data). */
+int lv_gguf_w_arr(lv_gguf_writer *w, const char *key, lv_gguf_vtype elem_type, const void *data,
+                  uint64_t count, lv_error *err);
+int lv_gguf_w_arr_str(lv_gguf_writer *w, const char *key, const char *const *s, const size_t *len,
+                      uint64_t count, lv_error *err);
+/* Copies metadata entry i of g, whatever its type (general.alignment included). */
+int lv_gguf_w_copy_kv(lv_gguf_writer *w, const lv_gguf *g, int64_t i, lv_error *err);
+/* Adds a tensor of `type` with ne[0..n_dims-1]; data holds its bytes. */
+int lv_gguf_w_tensor(lv_gguf_writer *w, const char *name, int type, int n_dims, const uint64_t *ne,
+                     const void *data, lv_error *err);
+
+int lv_gguf_w_save(lv_gguf_writer *w, const char *path, lv_error *err);
+/* The whole file in one malloc'd buffer (lv_free). */
+int lv_gguf_w_to_memory(lv_gguf_writer *w, uint8_t **buf, size_t *len, lv_error *err);
+
 #endif

@@ -480,7 +480,7 @@ int lv_quantize_row_ref(int type, const float *src, void *dst, int64_t n)
     case LV_TYPE_Q5_0: qref_sym(src, nb, 5, NULL, dst); return 0;
     case LV_TYPE_Q4_1: qref_asym(src, nb, 4, dst, NULL); return 0;
     case LV_TYPE_Q5_1: qref_asym(src, nb, 5, NULL, dst); return 0;
-    default: return -1;   /* K-type file quantizers: not yet */
+    default: return lv_quantize_row_ref_k(type, src, dst, n);   /* quant_k.c */
     }
 }
 

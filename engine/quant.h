@@ -67,9 +67,11 @@ uint16_t lv_fp32_to_bf16(float f);   /* ggml's rounding, NaN kept quiet */
 int lv_dequantize_row(int type, const void *src, float *dst, int64_t n);
 
 /* Reference file quantizers (what llama-quantize writes without an imatrix), for
- * Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 and F16/BF16/F32 (K types: not yet).
+ * Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and F16/BF16/F32.
  * Returns -1 for an unsupported type. */
 int lv_quantize_row_ref(int type, const float *src, void *dst, int64_t n);
+/* The K types alone (engine/quant_k.c). */
+int lv_quantize_row_ref_k(int type, const float *src, void *dst, int64_t n);
 
 /* Runtime activation quantizers (llama.cpp x86 behaviour, §3.2). */
 void lv_quantize_act_q8_0(const float *x, lv_block_q8_0 *y, int64_t n);

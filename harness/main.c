@@ -16,6 +16,7 @@ typedef struct {
 static const command commands[] = {
     {"info",     cmd_info,     "show a GGUF file's metadata and tensor table"},
     {"tokenize", cmd_tokenize, "token ids of a text with a model's vocabulary"},
+    {"quantize", cmd_quantize, "re-quantize a GGUF file's 2-D weights to one type"},
     {"score",    cmd_score,    "compute a metric over a JSONL file of cases"},
     {"suite",    cmd_suite,    "make, import, fetch and list evaluation suites"},
 };

@@ -42,7 +42,8 @@ int  t_summary(void);
 
 /* Shared fixture folder, or NULL when it is absent (then skip). */
 const char *t_fixtures(void);
-/* t_fixtures()/rel into a static buffer, or NULL when absent. */
+/* t_fixtures()/rel, else tests/data/rel (small fixtures copied into the
+ * repository), into a static buffer; NULL when neither exists. */
 const char *t_fixture(const char *rel);
 
 /* Whole file into a malloc'd buffer (NUL-terminated, *len without the NUL); NULL on error. */

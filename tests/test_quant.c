@@ -168,6 +168,20 @@ static void test_quantizers_match_llama_quantize(void)
     T_CHECK(n >= 4 * 14, "only %d tensors compared", n);
 }
 
+/* The K types: every K tensor of the K-quant files (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K). */
+static void test_k_quantizers_match_llama_quantize(void)
+{
+    if (!t_fixtures()) T_SKIP("shared fixtures absent");
+    static const char *files[] = {"tiny-llava/text-Q2_K.gguf", "tiny-llava/text-Q3_K_M.gguf", "tiny-llava/text-Q4_K_M.gguf"};
+    static const int types[] = {LV_TYPE_Q2_K, LV_TYPE_Q3_K, LV_TYPE_Q4_K, LV_TYPE_Q5_K, LV_TYPE_Q6_K};
+    int n = 0, before;
+    for (int t = 0; t < 5; t++) {
+        before = n;
+        for (int f = 0; f < 3; f++) check_requant(files[f], types[t], &n);
+        T_CHECK(n > before, "no %s tensor compared", lv_type_info(types[t])->name);
+    }
+}
+
 /* Q5_1 has no fixture file: check the quantizer's invariants instead — every
  * value within half a step of the input, min exact, and a round trip through
  * dequantize + requantize is stable. */
@@ -229,6 +243,7 @@ int main(void)
     T_RUN(test_traits);
     T_RUN(test_dequant_refs);
     T_RUN(test_quantizers_match_llama_quantize);
+    T_RUN(test_k_quantizers_match_llama_quantize);
     T_RUN(test_q5_1_quantizer);
     T_RUN(test_activation_quantizers);
     T_MAIN_END();
