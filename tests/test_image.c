@@ -662,6 +662,30 @@ static void t_unpadded_flat(void)
     lv_image_free(&img);
 }
 
+/* clip.cpp bilinear at scale 2 (§3.6): the mean of each 2×2 block, rounded half
+ * away from zero. */
+static void t_bilinear_half(void)
+{
+    lv_image src = {0}, out;
+    lv_error err;
+    int bad = 0;
+    src.w = src.h = 8;
+    src.rgb = lv_malloc(8 * 8 * 3);
+    for (int i = 0; i < 8 * 8 * 3; i++) src.rgb[i] = (uint8_t)((i * 37) % 251);
+    T_CHECK(lv_image_resize_bilinear_llamacpp(&src, 4, &out, &err) == 0, "%s", err.msg);
+    for (int y = 0; y < 4; y++)
+        for (int x = 0; x < 4; x++)
+            for (int c = 0; c < 3; c++) {
+                int s = 0;
+                for (int k = 0; k < 4; k++)
+                    s += src.rgb[((2 * y + k / 2) * 8 + 2 * x + k % 2) * 3 + c];
+                bad += out.rgb[(y * 4 + x) * 3 + c] != (s + 2) / 4;
+            }
+    T_EQ_INT(bad, 0);
+    lv_image_free(&out);
+    lv_image_free(&src);
+}
+
 static void t_mode_names(void)
 {
     T_EQ_INT(lv_image_mode_from_name("llava"), LV_IMAGE_LLAVA);
@@ -711,6 +735,7 @@ int main(void)
     T_RUN(t_llava_preprocess_exact);
     T_RUN(t_pil_bicubic_basics);
     T_RUN(t_mode_names);
+    T_RUN(t_bilinear_half);
     T_RUN(t_unpadded_flat);
     T_MAIN_END();
 }
