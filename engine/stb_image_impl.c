@@ -123,40 +123,27 @@ static _Noreturn void arena_assert_failed(void)
 
 /* stb v2.27 does not check that a DHT table's 16 code-length counts sum to at most
  * 256 (fixed in 2.28): stbi__build_huffman then writes past size[257] and the
- * symbol loop past values[256]. Walk every marker segment (and skip entropy-coded
- * data after each SOS) the way stb reads them and refuse such a table first.
- * Other malformations are left to stb. 0 ok, -1 refused. */
+ * symbol loop past values[256]. stb reads a DHT wherever its marker scan meets
+ * FF C4, and that scan skips stray bytes between segments, so a walk over the
+ * segments is not enough: every FF C4 in the file is read as stb would read a DHT
+ * there, and a table with more than 256 symbols refuses the file. 0 ok, -1 refused. */
 static int jpeg_precheck(const uint8_t *b, size_t n, lv_error *err)
 {
-    size_t i = 2;
-    while (i + 1 < n) {
-        uint8_t m;
-        size_t len;
-        if (b[i] != 0xFF) return 0;
-        m = b[i + 1];
-        if (m == 0xFF) { i++; continue; }
-        if (m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) { i += 2; continue; }
-        if (m == 0xD9 || i + 4 > n) return 0;
-        len = (size_t)b[i + 2] << 8 | b[i + 3];
-        if (len < 2) return 0;
-        if (m == 0xC4) {
-            long L = (long)len - 2;
-            size_t q = i + 4;
-            while (L > 0) {
-                int k, sum = 0;
-                q++;                                   /* Tc/Th */
-                for (k = 0; k < 16; k++, q++) sum += q < n ? b[q] : 0;
-                if (sum > 256)
-                    return lv_errorf(err, "corrupt JPEG: Huffman table with %d symbols", sum);
-                q += (size_t)sum;
-                L -= 17 + sum;
-            }
+    for (size_t i = 0; i + 1 < n; i++) {
+        long L;
+        size_t q;
+        if (b[i] != 0xFF || b[i + 1] != 0xC4) continue;
+        L = (i + 3 < n ? (long)(b[i + 2] << 8 | b[i + 3]) : 0) - 2;
+        q = i + 4;
+        while (L > 0) {
+            int k, sum = 0;
+            q++;                                   /* Tc/Th */
+            for (k = 0; k < 16; k++, q++) sum += q < n ? b[q] : 0;
+            if (sum > 256)
+                return lv_errorf(err, "corrupt JPEG: Huffman table with %d symbols", sum);
+            q += (size_t)sum;
+            L -= 17 + sum;
         }
-        i += 2 + len;
-        if (m == 0xDA)                                 /* entropy-coded data */
-            while (i + 1 < n && !(b[i] == 0xFF && b[i + 1] != 0 &&
-                                  !(b[i + 1] >= 0xD0 && b[i + 1] <= 0xD7)))
-                i++;
     }
     return 0;
 }
