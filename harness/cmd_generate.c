@@ -1,6 +1,7 @@
-/* harness/cmd_generate.c — 'llava-eval generate': run the text model on a prompt,
- * optionally with image rows given as projector output (--image-embd), greedy,
- * sampled or teacher-forced, with per-step log-probs and top-K alternatives. */
+/* harness/cmd_generate.c — 'llava-eval generate': one prompt through the llava
+ * facade, with an image (--image, encoded by the vision tower) or image rows given
+ * as projector output (--image-embd); greedy, sampled or teacher-forced, with
+ * per-step log-probs and top-K alternatives, and the fidelity dumps. */
 #include "harness/cli.h"
 
 #include <errno.h>
@@ -9,16 +10,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/gguf.h"
-#include "engine/llama.h"
+#include "engine/llava.h"
 #include "engine/prompt.h"
 #include "engine/quant.h"
-#include "engine/sampler.h"
-#include "engine/tokenizer.h"
 #include "harness/jsonw.h"
 
 #define CMD "generate"
-enum { MAX_TOP = 1000, MAX_STEPS = 1 << 20, N_BATCH = 512 };
+enum { MAX_TOP = 32, MAX_STEPS = 1 << 20 };
+#define MAX_IMAGE_BYTES (64u << 20)
 
 static const char *o_model, *o_mmproj, *o_image, *o_prompt, *o_template, *o_preprocess;
 static const char *o_image_embd, *o_force, *o_dump_tensor, *o_dump_embd, *o_dump_logits;
@@ -61,14 +60,6 @@ static const cli_spec spec = {
     "step still reports its argmax and top K.",
     opts,
 };
-
-/* One generated step: what the logits said and what was chosen. */
-typedef struct {
-    int32_t id, argmax;
-    double logprob;
-    int32_t n_top;
-    lv_tok_logit *top;   /* [o_top] */
-} gen_step;
 
 static int parse_ids(const char *s, int32_t **out, int64_t *n)
 {
@@ -138,48 +129,54 @@ static int write_f32(const char *path, const float *v, size_t n)
     return 0;
 }
 
-/* Default template: llava-1.6-mistral when the model's name says Mistral. */
-static int default_template(const lv_gguf *g)
-{
-    char *name = NULL;
-    lv_error e;
-    int tpl = LV_TPL_LLAVA15;
-    if (lv_gguf_get_str(g, "general.name", &name, &e) == 0 && name) {
-        for (char *p = name; *p; p++) *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-        if (strstr(name, "mistral")) tpl = LV_TPL_LLAVA16_MISTRAL;
-    }
-    lv_free(name);
-    return tpl;
-}
 
-static void print_json(const lv_prompt *pr, int64_t n_img, const gen_step *st, int64_t n_steps,
-                       const char *text, size_t text_len, const char *stop, int tpl,
-                       double t_prefill, double t_decode)
+static void print_json(const lv_llava_result *r, int64_t n_img, int tpl, double t_encode)
 {
     FILE *f = stdout;
     fputs("{\"prompt_ids\": [", f);
-    for (int64_t i = 0, k = 0; i < pr->n + n_img; i++) {
-        int32_t id = (i >= pr->n_system && i < pr->n_system + n_img) ? -1 : pr->ids[k++];
-        fprintf(f, "%s%d", i ? ", " : "", id);
-    }
+    for (int64_t i = 0; i < r->n_prompt; i++) fprintf(f, "%s%d", i ? ", " : "", r->prompt_ids[i]);
     fputs("], \"ids\": [", f);
-    for (int64_t i = 0; i < n_steps; i++) fprintf(f, "%s%d", i ? ", " : "", st[i].id);
+    for (int64_t i = 0; i < r->n_ids; i++) fprintf(f, "%s%d", i ? ", " : "", r->ids[i]);
     fputs("], \"text\": ", f);
-    jw_str(f, text, text_len);
+    jw_str(f, r->text, r->text_len);
     fprintf(f, ", \"n_image_tokens\": %lld, \"template\": \"%s\", \"stop_reason\": \"%s\",\n \"steps\": [",
-            (long long)n_img, lv_template_name(tpl), stop);
-    for (int64_t i = 0; i < n_steps; i++) {
-        fprintf(f, "%s\n  {\"id\": %d, \"argmax\": %d, \"logprob\": ", i ? "," : "", st[i].id, st[i].argmax);
-        jw_f64(f, st[i].logprob);
+            (long long)n_img, lv_template_name(tpl), r->stop);
+    for (int64_t i = 0; i < r->n_ids; i++) {
+        const lv_llava_step *s = &r->steps[i];
+        fprintf(f, "%s\n  {\"id\": %d, \"argmax\": %d, \"logprob\": ", i ? "," : "", s->id, s->argmax);
+        jw_f32(f, s->logprob);
+        fputs(", \"margin\": ", f);
+        jw_f32(f, s->margin);
         fputs(", \"top\": [", f);
-        for (int32_t j = 0; j < st[i].n_top; j++) {
-            fprintf(f, "%s[%d, ", j ? ", " : "", st[i].top[j].id);
-            jw_f32(f, st[i].top[j].logit);
+        for (int j = 0; j < s->n_top; j++) {
+            fprintf(f, "%s[%d, ", j ? ", " : "", s->top_id[j]);
+            jw_f32(f, s->top_logit[j]);
             fputc(']', f);
         }
         fputs("]}", f);
     }
-    fprintf(f, "],\n \"timings_ms\": {\"encode\": 0, \"prefill\": %.3f, \"decode\": %.3f}}\n", t_prefill, t_decode);
+    fprintf(f, "],\n \"timings_ms\": {\"encode\": %.3f, \"prefill\": %.3f, \"decode\": %.3f}}\n", t_encode,
+            r->prefill_ms, r->decode_ms);
+}
+
+static char *read_image_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) { cli_error(path, "cannot open: %s", strerror(errno)); return NULL; }
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    for (size_t r; buf && (r = fread(buf + n, 1, cap - n, f)) > 0;) {
+        n += r;
+        if (n == cap) {
+            if (cap >= MAX_IMAGE_BYTES) { cli_error(path, "larger than %u MiB", MAX_IMAGE_BYTES >> 20); free(buf); buf = NULL; break; }
+            char *nb = realloc(buf, cap *= 2);
+            if (!nb) { free(buf); buf = NULL; break; }
+            buf = nb;
+        }
+    }
+    fclose(f);
+    *len = n;
+    return buf;
 }
 
 int cmd_generate(int argc, char **argv)
@@ -187,36 +184,33 @@ int cmd_generate(int argc, char **argv)
     char *pos[1];
     int npos, rc = CLI_USAGE;
     lv_error err = {{0}};
-    lv_gguf *g = NULL;
-    lv_llama *m = NULL;
-    lv_tokenizer *tok = NULL;
-    lv_llama_ctx *ctx = NULL;
-    lv_sampler *smp = NULL;
-    lv_prompt pr = {0};
+    lv_llava *l = NULL;
+    lv_llava_prefix *pre = NULL;
+    lv_llava_image img = {0};
+    lv_llava_result res = {0};
     float *embd = NULL;
     int64_t n_img = 0, n_force = 0;
     int32_t *force = NULL;
-    gen_step *steps = NULL;
-    lv_tok_logit *tops = NULL;
-    char *text = NULL;
+    char *bytes = NULL;
+    double t_encode = 0, t_prefix = 0;
 
     int pr_rc = cli_parse(&spec, argc, argv, pos, 0, &npos);
     if (pr_rc) return pr_rc > 0 ? CLI_OK : CLI_USAGE;
     if (!o_model) return cli_error(CMD, "-m/--model is required (see --help)");
     if (!o_prompt) o_prompt = "";
-    if (o_image && !o_image_embd)
-        return cli_error(CMD, "--image: image encoding is not available in this build; pass --image-embd");
     if (o_image_embd && o_image) return cli_error(CMD, "--image and --image-embd exclude each other");
-    if (o_dump_tensor) return cli_error(CMD, "--dump-image-tensor needs image encoding, which is not available");
-    if (o_preprocess && strcmp(o_preprocess, "llava") != 0 && strcmp(o_preprocess, "llama.cpp") != 0)
+    if (o_image && !o_mmproj) return cli_error(CMD, "--image needs --mmproj");
+    if ((o_dump_tensor || o_resolution) && !o_image) return cli_error(CMD, "--dump-image-tensor and --resolution need --image");
+    int mode = LV_IMAGE_LLAVA;
+    if (o_preprocess && (mode = lv_image_mode_from_name(o_preprocess)) < 0)
         return cli_error(CMD, "--preprocess: '%s' is not llava or llama.cpp", o_preprocess);
     int tpl = -1;
     if (o_template && (tpl = lv_template_from_name(o_template)) < 0)
         return cli_error(CMD, "--template: unknown template '%s' (llava-1.5, llava-1.6-mistral, raw)", o_template);
-    lv_llama_opts lopts = {-1};
+    int requant = -1;
     if (o_requant) {
-        lopts.requant_type = lv_type_from_name(o_requant);
-        const lv_type_traits *tr = lv_type_info(lopts.requant_type);
+        requant = lv_type_from_name(o_requant);
+        const lv_type_traits *tr = lv_type_info(requant);
         if (!tr || !tr->supported) return cli_error(CMD, "--requant: unknown or unsupported type '%s'", o_requant);
     }
     if (o_force && parse_ids(o_force, &force, &n_force) != 0) return CLI_USAGE;
@@ -225,137 +219,63 @@ int cmd_generate(int argc, char **argv)
         long nc = sysconf(_SC_NPROCESSORS_ONLN);
         threads = nc < 1 ? 1 : nc > 8 ? 8 : (int)nc;
     }
+    size_t n_bytes = 0;
+    if (o_image && !(bytes = read_image_file(o_image, &n_bytes))) return CLI_USAGE;
 
-    if (!(g = lv_gguf_open(o_model, &err)) || !(m = lv_llama_load(g, &lopts, &err)) ||
-        !(tok = lv_tok_load(g, &err))) {
-        cli_error(o_model, "%s", err.msg);
+    int64_t n_gen = force ? n_force : o_n;
+    lv_llava_params lp = {o_model, o_image ? o_mmproj : NULL, requant, (int)(4096 + n_gen), threads, (lv_image_mode)mode, tpl};
+    if (!(l = lv_llava_load(&lp, &err))) {
+        cli_error(err.msg[0] && strstr(err.msg, "mmproj") ? o_mmproj : o_model, "%s", err.msg);
         goto done;
     }
-    const lv_llama_hparams *hp = lv_llama_hparams_of(m);
-    if (lv_tok_n_vocab(tok) != hp->n_vocab) {
-        cli_error(o_model, "the vocabulary has %d tokens, token_embd has %d rows", lv_tok_n_vocab(tok), hp->n_vocab);
-        goto done;
+    for (int64_t i = 0; i < n_force; i++)
+        if (force[i] >= lv_tok_n_vocab(lv_llava_tokenizer(l))) {
+            rc = cli_error(CMD, "--force-ids: id %d is out of range [0, %d)", force[i], lv_tok_n_vocab(lv_llava_tokenizer(l)));
+            goto done;
+        }
+    if (o_image_embd) {
+        if (read_embd(o_image_embd, lv_llava_n_embd(l), &embd, &n_img) != 0) goto done;
+        img.rows = embd;
+        img.n_tokens = (int)n_img;
+        img.n_embd = lv_llava_n_embd(l);
+    } else if (o_image) {
+        if (lv_llava_encode(l, bytes, n_bytes, (int)o_resolution, o_dump_tensor != NULL, &img, &err)) {
+            rc = cli_error(o_image, "%s", err.msg);
+            goto done;
+        }
+        n_img = img.n_tokens;
+        t_encode = img.encode_ms;
     }
-    if (force)
-        for (int64_t i = 0; i < n_force; i++)
-            if (force[i] >= hp->n_vocab) {
-                cli_error(CMD, "--force-ids: id %d is out of range [0, %d)", force[i], hp->n_vocab);
-                goto done;
-            }
-    if (o_image_embd && read_embd(o_image_embd, hp->n_embd, &embd, &n_img) != 0) goto done;
-    if (tpl < 0) tpl = default_template(g);
-    if (lv_prompt_build(tok, tpl, o_prompt, embd != NULL, &pr, &err) != 0) {
-        cli_error(CMD, "%s", err.msg);
-        goto done;
-    }
-    if (pr.n + n_img == 0) {
-        cli_error(CMD, "the prompt is empty (no tokens)");
-        goto done;
-    }
-    const int64_t n_steps_max = force ? n_force : o_n;
-    const int64_t n_ctx = pr.n + n_img + n_steps_max;
-    if (n_ctx > (1 << 24)) {
-        cli_error(CMD, "%lld positions are too many", (long long)n_ctx);
+    /* a prompt the template cannot place (or that does not fit) is bad input */
+    if (lv_llava_prefix_eval(l, n_img ? &img : NULL, o_prompt, &pre, &t_prefix, &err)) {
+        rc = cli_error(CMD, "%s", err.msg);
         goto done;
     }
     rc = CLI_FAILED;
-    lv_sampler_params sp = lv_sampler_defaults((float)o_temp, (uint64_t)o_seed);
-    if (!(ctx = lv_llama_ctx_new(m, (int32_t)n_ctx, N_BATCH, 1, threads, &err)) ||
-        !(smp = lv_sampler_new(&sp, hp->n_vocab, &err))) {
+    lv_llava_gen gp = {(int)o_n, (float)o_temp, (uint64_t)o_seed, (int)o_top, force, (int)n_force};
+    if (lv_llava_generate(l, pre, o_prompt, &gp, &res, &err)) {
         cli_error(CMD, "%s", err.msg);
         goto done;
     }
-    size_t text_cap = 256 + (size_t)n_steps_max * 64;
-    steps = calloc((size_t)(n_steps_max ? n_steps_max : 1), sizeof *steps);
-    tops = calloc((size_t)(n_steps_max ? n_steps_max : 1) * (size_t)(o_top ? o_top : 1), sizeof *tops);
-    text = malloc(text_cap);
-    if (!steps || !tops || !text) {
-        cli_error(CMD, "out of memory");
-        goto done;
-    }
-
-    /* prefill: system part, image rows, user part; logits after the last row */
-    double t0 = lv_now_ms();
-    const int64_t n_user = pr.n - pr.n_system;
-    int ok = 1;
-    if (pr.n_system > 0)
-        ok = lv_llama_eval(ctx, pr.ids, NULL, (int32_t)pr.n_system,
-                           (n_img || n_user) ? LV_LOGITS_NONE : LV_LOGITS_LAST, &err) == 0;
-    if (ok && n_img > 0)
-        ok = lv_llama_eval(ctx, NULL, embd, (int32_t)n_img, n_user ? LV_LOGITS_NONE : LV_LOGITS_LAST, &err) == 0;
-    if (ok && n_user > 0)
-        ok = lv_llama_eval(ctx, pr.ids + pr.n_system, NULL, (int32_t)n_user, LV_LOGITS_LAST, &err) == 0;
-    if (!ok) {
-        cli_error(CMD, "%s", err.msg);
-        goto done;
-    }
-    double t_prefill = lv_now_ms() - t0;
-    if (o_dump_logits && write_f32(o_dump_logits, lv_llama_logits(ctx, 0), (size_t)hp->n_vocab) != 0) goto done;
-    if (o_dump_embd && embd && write_f32(o_dump_embd, embd, (size_t)n_img * (size_t)hp->n_embd) != 0) goto done;
-
-    /* the token loop */
-    t0 = lv_now_ms();
-    size_t text_len = 0;
-    int64_t n_steps = 0;
-    const char *stop = "n_predict";
-    char piece[256];
-    for (int64_t i = 0; i < n_steps_max; i++) {
-        const float *logits = lv_llama_logits(ctx, 0);
-        gen_step *s = &steps[n_steps++];
-        s->top = tops + (size_t)i * (size_t)o_top;
-        s->n_top = lv_top_k(logits, hp->n_vocab, (int32_t)o_top, s->top);
-        s->argmax = lv_argmax(logits, hp->n_vocab);
-        s->id = force ? force[i] : lv_sampler_sample(smp, logits);
-        s->logprob = lv_logprob(logits, hp->n_vocab, s->id);
-
-        int plen = lv_tok_piece(tok, s->id, 1, piece, sizeof piece);
-        if (plen < 0) plen = 0;
-        if (plen > (int)sizeof piece) plen = (int)sizeof piece;
-        if (!force) {
-            int why = lv_stop_before(tok, s->id, piece, (size_t)plen);
-            if (why) {
-                stop = why == LV_STOP_EOG ? "eos" : "###";
-                break;
-            }
-        }
-        if (text_len + (size_t)plen + 1 > text_cap) {
-            char *nt = realloc(text, text_cap = 2 * text_cap + (size_t)plen);
-            if (!nt) { cli_error(CMD, "out of memory"); goto done; }
-            text = nt;
-        }
-        memcpy(text + text_len, piece, (size_t)plen);
-        text_len += (size_t)plen;
-        if (!force && lv_stop_after(text, text_len)) {
-            stop = "stop_string";
-            break;
-        }
-        if (i + 1 < n_steps_max && lv_llama_eval(ctx, &s->id, NULL, 1, LV_LOGITS_LAST, &err) != 0) {
-            cli_error(CMD, "%s", err.msg);
-            goto done;
-        }
-    }
-    if (force) stop = "forced";
-    text[text_len] = 0;
-    double t_decode = lv_now_ms() - t0;
-
+    res.prefill_ms += t_prefix;
+    if (o_dump_logits && write_f32(o_dump_logits, res.logits0, (size_t)res.n_vocab) != 0) goto done;
+    if (o_dump_embd && n_img && write_f32(o_dump_embd, img.rows, (size_t)n_img * (size_t)img.n_embd) != 0) goto done;
+    if (o_dump_tensor && write_f32(o_dump_tensor, img.pixels, img.n_pixels) != 0) goto done;
     if (o_json) {
-        print_json(&pr, n_img, steps, n_steps, text, text_len, stop, tpl, t_prefill, t_decode);
+        print_json(&res, n_img, lv_llava_template(l), t_encode);
     } else {
-        fwrite(text, 1, text_len, stdout);
+        fwrite(res.text, 1, res.text_len, stdout);
         fputc('\n', stdout);
     }
     rc = CLI_OK;
 done:
-    free(text);
-    free(tops);
-    free(steps);
-    free(force);
+    if (embd) img.rows = NULL;   /* owned by embd */
+    lv_llava_image_free(&img);
+    lv_llava_result_free(&res);
+    lv_llava_prefix_free(pre);
+    lv_llava_free(l);
     free(embd);
-    lv_prompt_free(&pr);
-    lv_sampler_free(smp);
-    lv_llama_ctx_free(ctx);
-    lv_tok_free(tok);
-    lv_llama_free(m);
-    lv_gguf_close(g);
+    free(force);
+    free(bytes);
     return rc;
 }

@@ -198,7 +198,7 @@ static void errors_are_one_line(void)
         {{"generate", "-m", "@M", "-p", "hi", "--force-ids", "1,x", NULL}, "force-ids"},
         {{"generate", "-m", "@M", "-p", "hi", "--force-ids", "99999", NULL}, "out of range"},
         {{"generate", "-m", "@M", "-p", "hi", "--requant", "q9_9", NULL}, "requant"},
-        {{"generate", "-m", "@M", "-p", "hi", "--image", "x.png", NULL}, "image-embd"},
+        {{"generate", "-m", "@M", "-p", "hi", "--image", "x.png", NULL}, "mmproj"},
         {{"generate", "-m", "@M", "--template", "raw", "-p", "hi", "--image-embd", "@GOOD", NULL}, "<image>"},
         {{"generate", "-m", "@M", "-p", "hi", "-n", "-3", NULL}, "n-predict"},
         {{"generate", "-m", "@M", "-p", "hi", "--image-embd", "@NAN", NULL}, "not finite"},
@@ -213,7 +213,7 @@ static void errors_are_one_line(void)
         }
         t_proc p;
         t_run(&p, NULL, 0, argv);
-        T_EQ_INT(p.rc, 2);
+        T_CHECK(p.rc == 2, "row %zu: exit %d (%s)", i, p.rc, p.err);
         T_CHECK(strncmp(p.err, "llava-eval: ", 12) == 0 && strstr(p.err, rows[i].want) &&
                     strchr(p.err, '\n') == p.err + p.err_len - 1,
                 "row %zu: stderr '%s' (want '%s')", i, p.err, rows[i].want);
