@@ -17,6 +17,7 @@ static const command commands[] = {
     {"info",     cmd_info,     "show a GGUF file's metadata and tensor table"},
     {"tokenize", cmd_tokenize, "token ids of a text with a model's vocabulary"},
     {"quantize", cmd_quantize, "re-quantize a GGUF file's 2-D weights to one type"},
+    {"run",      cmd_run,      "run a suite at several resolutions and quants into the store"},
     {"score",    cmd_score,    "compute a metric over a JSONL file of cases"},
     {"suite",    cmd_suite,    "make, import, fetch and list evaluation suites"},
     {"generate", cmd_generate, "run the text model on a prompt (with image rows) and print the answer"},
