@@ -16,6 +16,7 @@ typedef struct {
 static const command commands[] = {
     {"info",     cmd_info,     "show a GGUF file's metadata and tensor table"},
     {"tokenize", cmd_tokenize, "token ids of a text with a model's vocabulary"},
+    {"merge",    cmd_merge,    "combine shard stores into one"},
     {"quantize", cmd_quantize, "re-quantize a GGUF file's 2-D weights to one type"},
     {"run",      cmd_run,      "run a suite at several resolutions and quants into the store"},
     {"score",    cmd_score,    "compute a metric over a JSONL file of cases"},
