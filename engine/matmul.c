@@ -1,10 +1,11 @@
 /* engine/matmul.c — quantized mat-vec / mat-mat through per-type dot kernels. */
 #include "engine/matmul.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 
+#include "engine/pool.h"
 #include "engine/quant.h"
+#include "engine/quant_simd.h"
 
 /* One row per weight type: the dot kernel used for it. Every entry is the scalar
  * reference today; a SIMD kernel for a type replaces its row (chosen at start-up). */
@@ -63,6 +64,7 @@ static const struct {
 };
 
 static int use_simd = -1;   /* -1: not decided yet; set from the CPU and $LV_NO_SIMD */
+static int use_tiles = -1;  /* the same for the AVX-512 VNNI tile kernels */
 
 int lv_matmul_simd(void)
 {
@@ -86,7 +88,18 @@ static dot_fn kernel_for(int type)
     return NULL;
 }
 
-void lv_matmul_set_simd(int on) { use_simd = on ? -1 : 0; }
+void lv_matmul_set_simd(int on)
+{
+    use_simd = on ? -1 : 0;
+    use_tiles = on ? -1 : 0;
+}
+
+/* The VNNI tile kernel of a type, when SIMD is on and the CPU has AVX-512 VNNI. */
+static lv_tile_fn tile_for(int type)
+{
+    if (use_tiles < 0) use_tiles = lv_matmul_simd() && lv_simd_tiles_ok();
+    return use_tiles ? lv_simd_tile(type) : NULL;
+}
 
 int lv_matmul_type_ok(int type)
 {
@@ -110,40 +123,100 @@ int lv_mat_init(lv_mat *m, int type, int64_t cols, int64_t rows, const void *dat
     return 0;
 }
 
+/* Scratch layout: the converted activation rows, then (for Q8_0 activations, when a
+ * tile kernel runs) the per-block f32 scales and quant sums, 64-byte aligned. */
+static size_t align64(size_t x) { return (x + 63) & ~(size_t)63; }
+
 size_t lv_matmul_scratch_bytes(int type, int64_t cols, int64_t n_tok)
 {
     const lv_type_traits *tr = lv_type_info(type);
     uint64_t rb, total;
     if (!tr || cols <= 0 || n_tok <= 0) return 0;
     if (lv_type_row_bytes(tr->vec_dot_type, (uint64_t)cols, &rb) != 0) return 0;
-    if (lv_mul_u64(rb, (uint64_t)n_tok, &total) != 0 || total > SIZE_MAX) return 0;
+    if (lv_mul_u64(rb, (uint64_t)n_tok, &total) != 0 || total > SIZE_MAX / 2) return 0;
+    if (tr->vec_dot_type == LV_TYPE_Q8_0) {   /* side data: 4 + 32 bytes per block */
+        uint64_t nbt;
+        if (lv_mul_u64((uint64_t)n_tok, (uint64_t)cols / LV_QK, &nbt) != 0 || nbt > SIZE_MAX / 64) return 0;
+        total = align64((size_t)total) + align64((size_t)nbt * 4) + (size_t)nbt * 32;
+    }
     return (size_t)total;
 }
 
-/* Work of one thread: output rows [r0, r1) for every activation row. */
+/* One matmul as the pool sees it. */
 typedef struct {
     const lv_mat *W;
-    const uint8_t *act;   /* [n_tok][act_bytes] converted activations */
+    const float *x;        /* [n_tok][W->cols] f32 input */
+    int act_type;
+    uint8_t *act;          /* [n_tok][act_bytes] converted activations */
     size_t act_bytes;
-    float *y;             /* [n_tok][W->rows] */
-    int64_t n_tok, r0, r1;
+    float *ad;             /* [n_tok][nb] Q8_0 scales (tile path), or NULL */
+    int32_t *as;           /* [n_tok][nb][8] offset × Q8_0 lane sums (tile path), or NULL */
+    int32_t off;           /* the weight type's quant offset: 8 (Q4_0) or 128 (Q8_0) */
+    float *y;              /* [n_tok][W->rows] */
+    int64_t n_tok;
     dot_fn dot;
-} mm_part;
+    lv_tile_fn tile;
+    int failed;
+} mm_job;
 
-static void *mm_run(void *arg)
+/* Part ith of nth of the activation conversion: rows split evenly. */
+static void mm_convert(void *arg, int ith, int nth)
 {
-    const mm_part *p = arg;
-    const uint8_t *wd = p->W->data;
-    /* the hot loop: each weight row once, against every activation row */
-    for (int64_t o = p->r0; o < p->r1; o++) {
-        const void *wrow = wd + (size_t)o * p->W->row_bytes;
-        for (int64_t t = 0; t < p->n_tok; t++)
-            p->y[t * p->W->rows + o] = p->dot(p->W->type, p->W->cols, wrow, p->act + (size_t)t * p->act_bytes);
+    mm_job *j = arg;
+    long long lo, hi;
+    lv_pool_split(j->n_tok, nth, ith, 1, &lo, &hi);
+    const int64_t nb = j->W->cols / LV_QK;
+    for (int64_t t = lo; t < hi; t++) {
+        uint8_t *row = j->act + (size_t)t * j->act_bytes;
+        if (lv_quantize_act(j->act_type, j->x + t * j->W->cols, row, j->W->cols) != 0) j->failed = 1;
+        if (j->ad) {
+            const lv_block_q8_0 *b = (const lv_block_q8_0 *)row;
+            for (int64_t i = 0; i < nb; i++) {
+                j->ad[t * nb + i] = lv_fp16_to_fp32(b[i].d);
+                for (int l = 0; l < 8; l++) {
+                    const int8_t *q = b[i].qs + 4 * l;
+                    j->as[(t * nb + i) * 8 + l] = j->off * (q[0] + q[1] + q[2] + q[3]);
+                }
+            }
+        }
     }
-    return NULL;
 }
 
-enum { MM_MAX_THREADS = 64 };
+enum { TILE_R = 4, TILE_C = 4, TOK_CHUNK = 64 };
+
+/* Part ith of nth of the products: output rows split in multiples of TILE_R. */
+static void mm_rows(void *arg, int ith, int nth)
+{
+    const mm_job *j = arg;
+    const lv_mat *W = j->W;
+    const uint8_t *wd = W->data;
+    long long lo, hi;
+    lv_pool_split(W->rows, nth, ith, TILE_R, &lo, &hi);
+    if (j->tile) {
+        const lv_act a = {j->act, j->act_bytes, W->cols / (lv_type_info(W->type)->vec_dot_type == LV_TYPE_Q8_0 ? LV_QK : LV_QK_K),
+                          j->ad, j->as};
+        /* the hot loop of prefill: a chunk of activation rows stays in L2 while every
+           4-row weight tile of this thread's range passes over it */
+        for (int64_t t0 = 0; t0 < j->n_tok; t0 += TOK_CHUNK) {
+            const int64_t t1 = t0 + TOK_CHUNK < j->n_tok ? t0 + TOK_CHUNK : j->n_tok;
+            for (int64_t o = lo; o < hi; o += TILE_R) {
+                const int nr = hi - o < TILE_R ? (int)(hi - o) : TILE_R;
+                for (int64_t t = t0; t < t1; t += TILE_C) {
+                    const int nc = t1 - t < TILE_C ? (int)(t1 - t) : TILE_C;
+                    j->tile(W->cols, wd + (size_t)o * W->row_bytes, W->row_bytes, nr, &a, t, nc,
+                            j->y + t * W->rows + o, (size_t)W->rows);
+                }
+            }
+        }
+        return;
+    }
+    /* other types: each weight row once, against every activation row */
+    for (int64_t o = lo; o < hi; o++) {
+        const void *wrow = wd + (size_t)o * W->row_bytes;
+        for (int64_t t = 0; t < j->n_tok; t++)
+            j->y[t * W->rows + o] = j->dot(W->type, W->cols, wrow, j->act + (size_t)t * j->act_bytes);
+    }
+}
 
 int lv_matmul(const lv_mat *W, const float *x, float *y, int64_t n_tok, void *scratch,
               int n_threads)
@@ -152,30 +225,20 @@ int lv_matmul(const lv_mat *W, const float *x, float *y, int64_t n_tok, void *sc
     dot_fn dot = kernel_for(W->type);
     uint64_t ab;
     if (!tr || !dot || lv_type_row_bytes(tr->vec_dot_type, (uint64_t)W->cols, &ab) != 0) return -1;
-    uint8_t *act = scratch;
-    for (int64_t t = 0; t < n_tok; t++)
-        if (lv_quantize_act(tr->vec_dot_type, x + t * W->cols, act + (size_t)t * ab, W->cols) != 0)
-            return -1;
+    mm_job j = {W, x, tr->vec_dot_type, scratch, (size_t)ab, NULL, NULL,
+                W->type == LV_TYPE_Q4_0 ? 8 : 128, y, n_tok, dot, tile_for(W->type), 0};
+    if (j.tile && j.act_type == LV_TYPE_Q8_0) {
+        const size_t nbt = (size_t)n_tok * (size_t)(W->cols / LV_QK);
+        j.ad = (float *)((uint8_t *)scratch + align64((size_t)ab * (size_t)n_tok));
+        j.as = (int32_t *)((uint8_t *)j.ad + align64(nbt * sizeof(float)));
+    }
 
-    /* Small products are not worth a thread start. */
-    if (n_threads > MM_MAX_THREADS) n_threads = MM_MAX_THREADS;
-    if ((double)W->rows * (double)W->cols * (double)n_tok < 1 << 20) n_threads = 1;
-    if (n_threads > W->rows) n_threads = (int)W->rows;
+    /* Small products are not worth waking the workers. */
+    if (n_threads > LV_POOL_MAX) n_threads = LV_POOL_MAX;
+    if ((double)W->rows * (double)W->cols * (double)n_tok < 1 << 18) n_threads = 1;
     if (n_threads < 1) n_threads = 1;
-
-    mm_part parts[MM_MAX_THREADS];
-    pthread_t th[MM_MAX_THREADS];
-    int started[MM_MAX_THREADS] = {0};
-    for (int i = 0; i < n_threads; i++) {
-        parts[i] = (mm_part){W, act, (size_t)ab, y, n_tok, W->rows * i / n_threads,
-                             W->rows * (i + 1) / n_threads, dot};
-    }
-    for (int i = 1; i < n_threads; i++)
-        started[i] = pthread_create(&th[i], NULL, mm_run, &parts[i]) == 0;
-    mm_run(&parts[0]);
-    for (int i = 1; i < n_threads; i++) {
-        if (started[i]) pthread_join(th[i], NULL);
-        else mm_run(&parts[i]);   /* no thread: do its share here */
-    }
+    lv_pool_run(n_tok >= 2 * n_threads ? n_threads : 1, mm_convert, &j);
+    if (j.failed) return -1;
+    lv_pool_run(n_threads, mm_rows, &j);
     return 0;
 }

@@ -9,7 +9,11 @@
  * many activation rows are passed together.
  *
  * Kernels are chosen per type through a table (matmul.c: `kernels`), so a SIMD
- * version of one type's dot product slots in as one row.
+ * version of one type's dot product slots in as one row. Q4_0, Q8_0, Q4_K and Q6_K
+ * go through AVX-512 VNNI tile kernels (quant_simd.h: 4 weight rows × up to 4
+ * activation rows per pass) when the CPU has them; those change only the order of
+ * the float summation, identically for every tiling. Threads come from the engine
+ * pool (pool.h).
  *
  * The caller owns every buffer; lv_matmul() allocates nothing.
  */

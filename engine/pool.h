@@ -1,0 +1,27 @@
+/* engine/pool.h — the engine's one thread pool.
+ *
+ * lv_pool_run() runs fn(arg, i, n) for i = 0 … n-1 on n threads (the caller is
+ * thread 0) and returns when all have finished. Workers are started once, on the
+ * first run that needs them, and wait for work between runs (a short spin, then a
+ * condition variable), so a matmul in the decode loop costs no thread start.
+ *
+ * The pool is process-wide (lv_pool_run is not re-entrant: calls must not overlap;
+ * the engine runs one forward pass at a time). OpenBLAS, used by the CLIP tower,
+ * keeps its own threads; the two never run at the same time.
+ */
+#ifndef LV_POOL_H
+#define LV_POOL_H
+
+enum { LV_POOL_MAX = 64 };
+
+typedef void (*lv_pool_fn)(void *arg, int ith, int nth);
+
+/* Runs fn on n threads (n clamped to [1, LV_POOL_MAX]); falls back to running the
+ * parts one after another on this thread when workers cannot be started. */
+void lv_pool_run(int n, lv_pool_fn fn, void *arg);
+
+/* Splits [0, total) into n near-equal parts aligned to `align`: part i is
+ * [*lo, *hi). */
+void lv_pool_split(long long total, int n, int i, long long align, long long *lo, long long *hi);
+
+#endif

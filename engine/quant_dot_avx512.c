@@ -1,0 +1,271 @@
+/* engine/quant_dot_avx512.c — AVX-512 VNNI tile kernels (see quant_simd.h).
+ *
+ * Every kernel keeps one 8-lane f32 accumulator per (weight row, activation row) pair
+ * and reduces it at the end in a fixed order. Within a block the integer dot is exact:
+ *   Q4_0 · Q8_0  Σ (u-8)·a  = vpdpbusd(u, a) - 8·Σa      (u: the unsigned nibble)
+ *   Q8_0 · Q8_0  Σ w·a      = vpdpbusd(w^0x80, a) - 128·Σa
+ * the correction is folded into the accumulator vpdpbusd starts from, lane by lane
+ * (offset × the sum of that lane's 4 activation quants), so every int32 lane holds
+ * exactly the partial sum of llama.cpp's x86 kernels, and the f32 rounding matches
+ * theirs (8-lane FMA accumulators, the same final reduction).
+ *   Q4_K · Q8_K  Σ_s sc_s·vpdpbusd(u_s, a_s) and Σ_s mn_s·bsum_s, as in the oracle
+ *   Q6_K · Q8_K  Σ_s sc_s·(vpdpbusd(u_s, a_s) - 32·bsum_s)   (u = q + 32 ∈ [0, 63])
+ */
+#include "engine/quant_simd.h"
+
+#include "engine/quant.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define TGT __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+#define INL static inline __attribute__((always_inline))
+
+int lv_simd_tiles_ok(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+           __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx512f") &&
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512vnni");
+}
+
+/* Fixed-order sum of the 8 lanes. */
+TGT INL float hsum8(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+TGT INL float h2f(uint16_t h) { return _cvtsh_ss(h); }
+
+/* ------------------------------------------------------------ Q4_0 / Q8_0 --- */
+
+/* The hot loop of legacy-type prefill and decode: R weight rows × C activation rows,
+ * one 32-value block at a time. WT: 0 = Q4_0, 1 = Q8_0.
+ *   w: [R][ws bytes] blocks; a: activation rows t0 … t0+C-1; y: [C][ys] f32 */
+TGT INL void tile_legacy(const int WT, const int R, const int C, int64_t nb, const uint8_t *w,
+                         size_t ws, const lv_act *a, int64_t t0, float *y, size_t ys)
+{
+    __m256 acc[4][4];
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++) acc[r][c] = _mm256_setzero_ps();
+    const __m256i m4 = _mm256_set1_epi8(15), x80 = _mm256_set1_epi8((char)0x80);
+    for (int64_t b = 0; b < nb; b++) {
+        __m256i wq[4];
+        float dw[4];
+        for (int r = 0; r < R; r++) {
+            if (WT == 0) {
+                const lv_block_q4_0 *blk = (const lv_block_q4_0 *)(w + (size_t)r * ws) + b;
+                __m128i x = _mm_loadu_si128((const __m128i *)blk->qs);
+                wq[r] = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(x, 4), x), m4);
+                dw[r] = h2f(blk->d);
+            } else {
+                const lv_block_q8_0 *blk = (const lv_block_q8_0 *)(w + (size_t)r * ws) + b;
+                wq[r] = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)blk->qs), x80);
+                dw[r] = h2f(blk->d);
+            }
+        }
+        for (int c = 0; c < C; c++) {
+            const int64_t t = t0 + c;
+            const lv_block_q8_0 *ab = (const lv_block_q8_0 *)(a->q + (size_t)t * a->row_bytes) + b;
+            const __m256i av = _mm256_loadu_si256((const __m256i *)ab->qs);
+            const __m256i init = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                                  _mm256_loadu_si256((const __m256i *)(a->s + (t * nb + b) * 8)));
+            const float da = a->d[t * nb + b];
+            for (int r = 0; r < R; r++) {
+                __m256i p = _mm256_dpbusd_epi32(init, wq[r], av);
+                acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw[r] * da), acc[r][c]);
+            }
+        }
+    }
+    for (int c = 0; c < C; c++)
+        for (int r = 0; r < R; r++) y[(size_t)c * ys + r] = hsum8(acc[r][c]);
+}
+
+/* ------------------------------------------------------------------ Q4_K --- */
+
+/* Unpacks one Q4_K super-block: u[256] nibbles in element order, sc[8] scales,
+ * mn16[16] mins each repeated twice (to pair with the 16 bsums). */
+TGT INL void unpack_q4_K(const lv_block_q4_K *blk, uint8_t *u, int32_t *sc, int16_t *mn16)
+{
+    const __m256i m4 = _mm256_set1_epi8(15);
+    for (int j = 0; j < 4; j++) {
+        __m256i x = _mm256_loadu_si256((const __m256i *)(blk->qs + 32 * j));
+        _mm256_storeu_si256((__m256i *)(u + 64 * j), _mm256_and_si256(x, m4));
+        _mm256_storeu_si256((__m256i *)(u + 64 * j + 32), _mm256_and_si256(_mm256_srli_epi16(x, 4), m4));
+    }
+    const uint8_t *S = blk->scales;
+    for (int s = 0; s < 8; s++) {
+        int a, m;
+        if (s < 4) {
+            a = S[s] & 63;
+            m = S[s + 4] & 63;
+        } else {
+            a = (S[s + 4] & 15) | ((S[s - 4] >> 6) << 4);
+            m = (S[s + 4] >> 4) | ((S[s] >> 6) << 4);
+        }
+        sc[s] = a;
+        mn16[2 * s] = mn16[2 * s + 1] = (int16_t)m;
+    }
+}
+
+/* The hot loop of Q4_K: R rows × C activations per 256-value super-block. */
+TGT INL void tile_q4_K(const int R, const int C, int64_t nb, const uint8_t *w, size_t ws,
+                       const lv_act *a, int64_t t0, float *y, size_t ys)
+{
+    __m256 acc[4][4];
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++) acc[r][c] = _mm256_setzero_ps();
+    _Alignas(32) uint8_t u[4][256];
+    _Alignas(32) int16_t mn16[4][16];
+    int32_t sc[4][8];
+    float dw[4], dm[4];
+    for (int64_t b = 0; b < nb; b++) {
+        for (int r = 0; r < R; r++) {
+            const lv_block_q4_K *blk = (const lv_block_q4_K *)(w + (size_t)r * ws) + b;
+            unpack_q4_K(blk, u[r], sc[r], mn16[r]);
+            dw[r] = h2f(blk->d);
+            dm[r] = h2f(blk->dmin);
+        }
+        for (int c = 0; c < C; c++) {
+            const lv_block_q8_K *ab = (const lv_block_q8_K *)(a->q + (size_t)(t0 + c) * a->row_bytes) + b;
+            const __m256i bs = _mm256_loadu_si256((const __m256i *)ab->bsums);
+            __m256i isum[4];
+            for (int r = 0; r < R; r++) isum[r] = _mm256_setzero_si256();
+            for (int s = 0; s < 8; s++) {
+                const __m256i av = _mm256_loadu_si256((const __m256i *)(ab->qs + 32 * s));
+                for (int r = 0; r < R; r++) {
+                    __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(),
+                                                    _mm256_load_si256((const __m256i *)(u[r] + 32 * s)), av);
+                    isum[r] = _mm256_add_epi32(isum[r], _mm256_mullo_epi32(p, _mm256_set1_epi32(sc[r][s])));
+                }
+            }
+            for (int r = 0; r < R; r++) {
+                __m256i ms = _mm256_madd_epi16(_mm256_load_si256((const __m256i *)mn16[r]), bs);
+                acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[r]), _mm256_set1_ps(dw[r] * ab->d), acc[r][c]);
+                acc[r][c] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(ms), _mm256_set1_ps(dm[r] * ab->d), acc[r][c]);
+            }
+        }
+    }
+    for (int c = 0; c < C; c++)
+        for (int r = 0; r < R; r++) y[(size_t)c * ys + r] = hsum8(acc[r][c]);
+}
+
+/* ------------------------------------------------------------------ Q6_K --- */
+
+/* Unpacks one Q6_K super-block: u[256] = q + 32 in element order; scv[8][8] the
+ * scales of the two 16-value groups of each 32-value chunk, four lanes each;
+ * sc32[16] = -32·scale (pairs with the 16 bsums). */
+TGT INL void unpack_q6_K(const lv_block_q6_K *blk, uint8_t *u, int32_t *scv, int16_t *sc32)
+{
+    const __m256i m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3);
+    for (int h = 0; h < 2; h++) {
+        __m256i l0 = _mm256_loadu_si256((const __m256i *)(blk->ql + 64 * h));
+        __m256i l1 = _mm256_loadu_si256((const __m256i *)(blk->ql + 64 * h + 32));
+        __m256i qh = _mm256_loadu_si256((const __m256i *)(blk->qh + 32 * h));
+        __m256i q0 = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4));
+        __m256i q1 = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                                     _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4));
+        __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                     _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4));
+        __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                     _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4));
+        _mm256_storeu_si256((__m256i *)(u + 128 * h), q0);
+        _mm256_storeu_si256((__m256i *)(u + 128 * h + 32), q1);
+        _mm256_storeu_si256((__m256i *)(u + 128 * h + 64), q2);
+        _mm256_storeu_si256((__m256i *)(u + 128 * h + 96), q3);
+    }
+    for (int j = 0; j < 8; j++)
+        for (int l = 0; l < 8; l++) scv[8 * j + l] = blk->scales[2 * j + (l >> 2)];
+    for (int s = 0; s < 16; s++) sc32[s] = (int16_t)(-32 * blk->scales[s]);
+}
+
+/* The hot loop of Q6_K: R rows × C activations per 256-value super-block. */
+TGT INL void tile_q6_K(const int R, const int C, int64_t nb, const uint8_t *w, size_t ws,
+                       const lv_act *a, int64_t t0, float *y, size_t ys)
+{
+    __m256 acc[4][4];
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++) acc[r][c] = _mm256_setzero_ps();
+    _Alignas(32) uint8_t u[4][256];
+    _Alignas(32) int32_t scv[4][64];
+    _Alignas(32) int16_t sc32[4][16];
+    float dw[4];
+    for (int64_t b = 0; b < nb; b++) {
+        for (int r = 0; r < R; r++) {
+            const lv_block_q6_K *blk = (const lv_block_q6_K *)(w + (size_t)r * ws) + b;
+            unpack_q6_K(blk, u[r], scv[r], sc32[r]);
+            dw[r] = h2f(blk->d);
+        }
+        for (int c = 0; c < C; c++) {
+            const lv_block_q8_K *ab = (const lv_block_q8_K *)(a->q + (size_t)(t0 + c) * a->row_bytes) + b;
+            const __m256i bs = _mm256_loadu_si256((const __m256i *)ab->bsums);
+            __m256i isum[4];
+            for (int r = 0; r < R; r++)
+                isum[r] = _mm256_madd_epi16(_mm256_load_si256((const __m256i *)sc32[r]), bs);
+            for (int j = 0; j < 8; j++) {
+                const __m256i av = _mm256_loadu_si256((const __m256i *)(ab->qs + 32 * j));
+                for (int r = 0; r < R; r++) {
+                    __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(),
+                                                    _mm256_load_si256((const __m256i *)(u[r] + 32 * j)), av);
+                    isum[r] = _mm256_add_epi32(
+                        isum[r], _mm256_mullo_epi32(p, _mm256_load_si256((const __m256i *)(scv[r] + 8 * j))));
+                }
+            }
+            for (int r = 0; r < R; r++)
+                acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[r]), _mm256_set1_ps(dw[r] * ab->d), acc[r][c]);
+        }
+    }
+    for (int c = 0; c < C; c++)
+        for (int r = 0; r < R; r++) y[(size_t)c * ys + r] = hsum8(acc[r][c]);
+}
+
+/* ------------------------------------------------------------ dispatch --- */
+
+/* One entry point per type: R = 4 rows with C = 1 … 4 activations, and 1 × 1 for
+ * the ragged edges. CALL(R, C, w, t0, y) expands to the type's tile. */
+#define DISPATCH(NAME, CALL)                                                                   \
+    TGT static void NAME(int64_t n, const uint8_t *w, size_t ws, int nr, const lv_act *a,     \
+                         int64_t t0, int nc, float *y, size_t ys)                             \
+    {                                                                                          \
+        if (nr == 4) {                                                                         \
+            switch (nc) {                                                                      \
+            case 4: CALL(4, 4, w, t0, y); return;                                              \
+            case 3: CALL(4, 3, w, t0, y); return;                                              \
+            case 2: CALL(4, 2, w, t0, y); return;                                              \
+            default: CALL(4, 1, w, t0, y); return;                                             \
+            }                                                                                  \
+        }                                                                                      \
+        for (int r = 0; r < nr; r++)                                                           \
+            for (int c = 0; c < nc; c++) CALL(1, 1, w + (size_t)r * ws, t0 + c, y + (size_t)c * ys + r); \
+    }
+
+#define Q40(R_, C_, W_, T_, Y_) tile_legacy(0, R_, C_, n / 32, W_, ws, a, T_, Y_, ys)
+#define Q80(R_, C_, W_, T_, Y_) tile_legacy(1, R_, C_, n / 32, W_, ws, a, T_, Y_, ys)
+#define Q4K(R_, C_, W_, T_, Y_) tile_q4_K(R_, C_, n / 256, W_, ws, a, T_, Y_, ys)
+#define Q6K(R_, C_, W_, T_, Y_) tile_q6_K(R_, C_, n / 256, W_, ws, a, T_, Y_, ys)
+DISPATCH(tile_q4_0_fn, Q40)
+DISPATCH(tile_q8_0_fn, Q80)
+DISPATCH(tile_q4_K_fn, Q4K)
+DISPATCH(tile_q6_K_fn, Q6K)
+
+lv_tile_fn lv_simd_tile(int wtype)
+{
+    switch (wtype) {
+    case LV_TYPE_Q4_0: return tile_q4_0_fn;
+    case LV_TYPE_Q8_0: return tile_q8_0_fn;
+    case LV_TYPE_Q4_K: return tile_q4_K_fn;
+    case LV_TYPE_Q6_K: return tile_q6_K_fn;
+    default: return NULL;
+    }
+}
+
+#else
+
+int lv_simd_tiles_ok(void) { return 0; }
+lv_tile_fn lv_simd_tile(int wtype) { (void)wtype; return NULL; }
+
+#endif

@@ -1,0 +1,145 @@
+/* tests/test_kernels.c — every SIMD tile kernel against the scalar oracle lv_vec_dot()
+ * on random rows, and tiled results identical for every tile shape (4×C and 1×1). */
+#include "tests/test.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/matmul.h"
+#include "engine/quant.h"
+#include "engine/quant_simd.h"
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static double urand(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (double)(rng >> 11) * 0x1.0p-53;
+}
+static float nrand(void)
+{
+    double u = urand() + 1e-12, v = urand();
+    return (float)(sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v));
+}
+
+enum { N = 2048, ROWS = 9, TOK = 7 };
+
+static void check_type(int type)
+{
+    const lv_type_traits *tr = lv_type_info(type);
+    lv_tile_fn tile = lv_simd_tile(type);
+    T_CHECK(tile != NULL, "%s has a tile kernel", tr->name);
+    if (!tile) return;
+    uint64_t wb, ab;
+    lv_type_row_bytes(type, N, &wb);
+    lv_type_row_bytes(tr->vec_dot_type, N, &ab);
+    uint8_t *w = malloc(wb * ROWS), *act = malloc(ab * TOK);
+    float *x = malloc(sizeof(float) * N);
+    const int64_t nb = tr->vec_dot_type == LV_TYPE_Q8_0 ? N / 32 : N / 256;
+    float *ad = malloc(sizeof(float) * TOK * nb);
+    int32_t *as = malloc(sizeof(int32_t) * TOK * nb * 8);
+    const int off = type == LV_TYPE_Q4_0 ? 8 : 128;
+    for (int r = 0; r < ROWS; r++) {
+        for (int i = 0; i < N; i++) x[i] = nrand() * (urand() < 0.02 ? 8.0f : 1.0f);
+        T_CHECK(lv_quantize_row_ref(type, x, w + r * wb, N) == 0, "quantize");
+    }
+    for (int t = 0; t < TOK; t++) {
+        float sc = t == 3 ? 1e-3f : t == 5 ? 100.0f : 1.0f;   /* tiny and large rows too */
+        for (int i = 0; i < N; i++) x[i] = nrand() * sc;
+        lv_quantize_act(tr->vec_dot_type, x, act + t * ab, N);
+        if (tr->vec_dot_type == LV_TYPE_Q8_0) {
+            const lv_block_q8_0 *b = (const lv_block_q8_0 *)(act + t * ab);
+            for (int64_t i = 0; i < nb; i++) {
+                ad[t * nb + i] = lv_fp16_to_fp32(b[i].d);
+                for (int l = 0; l < 8; l++)
+                    as[(t * nb + i) * 8 + l] = off * (b[i].qs[4 * l] + b[i].qs[4 * l + 1] + b[i].qs[4 * l + 2] + b[i].qs[4 * l + 3]);
+            }
+        }
+    }
+    const lv_act a = {act, ab, nb, ad, as};
+    float y4[TOK][ROWS], y1[TOK][ROWS];
+    /* 4-row tiles over rows 0-7 with C = 4 then 3, row 8 alone (1 × 1 path) */
+    tile(N, w, wb, 4, &a, 0, 4, &y4[0][0], ROWS);
+    tile(N, w, wb, 4, &a, 4, 3, &y4[4][0], ROWS);
+    tile(N, w + 4 * wb, wb, 4, &a, 0, 2, &y4[0][4], ROWS);
+    tile(N, w + 4 * wb, wb, 4, &a, 2, 1, &y4[2][4], ROWS);
+    tile(N, w + 4 * wb, wb, 4, &a, 3, 4, &y4[3][4], ROWS);
+    tile(N, w + 8 * wb, wb, 1, &a, 0, TOK, &y4[0][8], ROWS);
+    for (int t = 0; t < TOK; t++)
+        for (int r = 0; r < ROWS; r++) tile(N, w + r * wb, wb, 1, &a, t, 1, &y1[t][r], ROWS);
+    double worst = 0;
+    int same = 1;
+    for (int t = 0; t < TOK; t++) {
+        /* the reordering error is relative to the size of the row's results, not to
+           one result (which can cancel to near zero) */
+        double scale = 1e-30;
+        for (int r = 0; r < ROWS; r++) scale = fmax(scale, fabs(lv_vec_dot(type, N, w + r * wb, act + t * ab)));
+        for (int r = 0; r < ROWS; r++) {
+            float ref = lv_vec_dot(type, N, w + r * wb, act + t * ab);
+            double err = fabs((double)y4[t][r] - ref) / scale;
+            if (err > worst) worst = err;
+            if (memcmp(&y4[t][r], &y1[t][r], sizeof(float)) != 0) same = 0;
+        }
+    }
+    T_CHECK(worst < 1e-5, "%s tile vs scalar: worst relative error %.3g", tr->name, worst);
+    T_CHECK(same, "%s: 4xC tiles and 1x1 give the same bits", tr->name);
+    free(w), free(act), free(x), free(ad), free(as);
+}
+
+/* lv_matmul with the tile kernels against lv_matmul with the scalar oracle, and
+ * one thread against two (bit-identical). */
+static void check_matmul(int type)
+{
+    enum { R = 70, T = 11 };
+    const lv_type_traits *tr = lv_type_info(type);
+    uint64_t wb;
+    lv_type_row_bytes(type, N, &wb);
+    uint8_t *w = malloc(wb * R);
+    float *x = malloc(sizeof(float) * N * T), *y1 = malloc(sizeof(float) * R * T),
+          *y2 = malloc(sizeof(float) * R * T), *yr = malloc(sizeof(float) * R * T);
+    for (int r = 0; r < R; r++) {
+        for (int i = 0; i < N; i++) x[i] = nrand();
+        lv_quantize_row_ref(type, x, w + r * wb, N);
+    }
+    for (int i = 0; i < N * T; i++) x[i] = nrand();
+    lv_mat m;
+    lv_error err;
+    T_CHECK(lv_mat_init(&m, type, N, R, w, &err) == 0, "mat init");
+    void *scratch = malloc(lv_matmul_scratch_bytes(type, N, T));
+    T_CHECK(lv_matmul(&m, x, y1, T, scratch, 1) == 0, "matmul 1 thread");
+    T_CHECK(lv_matmul(&m, x, y2, T, scratch, 2) == 0, "matmul 2 threads");
+    T_CHECK(memcmp(y1, y2, sizeof(float) * R * T) == 0, "%s: 1 and 2 threads identical", tr->name);
+    T_CHECK(lv_matmul(&m, x + N * 5, y2, 1, scratch, 2) == 0, "matmul one row");
+    T_CHECK(memcmp(y1 + 5 * R, y2, sizeof(float) * R) == 0, "%s: one row = the same row in a batch", tr->name);
+    lv_matmul_set_simd(0);
+    T_CHECK(lv_matmul(&m, x, yr, T, scratch, 1) == 0, "scalar matmul");
+    lv_matmul_set_simd(1);
+    double worst = 0, scale = 1e-30;
+    for (int i = 0; i < R * T; i++) scale = fmax(scale, fabs(yr[i]));
+    for (int i = 0; i < R * T; i++) worst = fmax(worst, fabs((double)y1[i] - yr[i]) / scale);
+    T_CHECK(worst < 1e-5, "%s matmul tiles vs scalar: %.3g", tr->name, worst);
+    free(w), free(x), free(y1), free(y2), free(yr), free(scratch);
+}
+
+static void tiles_match_scalar(void)
+{
+    if (!lv_matmul_simd() || !lv_simd_tiles_ok()) T_SKIP("no AVX-512 VNNI on this CPU");
+    const int types[] = {LV_TYPE_Q4_0, LV_TYPE_Q8_0, LV_TYPE_Q4_K, LV_TYPE_Q6_K};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) check_type(types[i]);
+}
+
+static void matmul_tiles_match_scalar(void)
+{
+    if (!lv_matmul_simd() || !lv_simd_tiles_ok()) T_SKIP("no AVX-512 VNNI on this CPU");
+    const int types[] = {LV_TYPE_Q4_0, LV_TYPE_Q8_0, LV_TYPE_Q4_K, LV_TYPE_Q6_K};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) check_matmul(types[i]);
+}
+
+int main(void)
+{
+    T_RUN(tiles_match_scalar);
+    T_RUN(matmul_tiles_match_scalar);
+    T_MAIN_END();
+}
