@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "engine/f16lut.h"
 #include "engine/matmul.h"
@@ -291,6 +292,42 @@ static int get_mat(const lv_gguf *g, const char *name, int64_t cols, int64_t row
     return 0;
 }
 
+/* Repacks one weight into the x16 layout (matmul.h) in a buffer the model owns, when
+ * its type has such a kernel. The weight's old bytes are given back: a re-quantized
+ * buffer is freed, file pages are dropped from this process (MADV_DONTNEED), so the
+ * resident size stays that of the weights. */
+static int pack_weight(lv_llama *m, lv_mat *w, lv_error *err)
+{
+    size_t bytes = lv_mat_pack_bytes(w);
+    if (!bytes) return 0;
+    void **owned = lv_realloc(m->owned, sizeof *owned * (size_t)(m->n_owned + 1));
+    if (!owned) return lv_errorf(err, "out of memory repacking weights");
+    m->owned = owned;
+    uint8_t *buf = lv_malloc(bytes);
+    if (!buf) return lv_errorf(err, "out of memory repacking weights");
+    {   /* streamed once per token: huge pages spare the TLB and the prefetchers */
+        const uintptr_t hp = (uintptr_t)2 << 20, a = ((uintptr_t)buf + hp - 1) & ~(hp - 1),
+                        e = ((uintptr_t)buf + bytes) & ~(hp - 1);
+        if (e > a) madvise((void *)a, e - a, MADV_HUGEPAGE);
+    }
+    const uint8_t *old = w->data;
+    lv_mat_pack(w, buf);
+    int was_owned = 0;
+    for (int i = 0; i < m->n_owned; i++)
+        if (m->owned[i] == old) {
+            lv_free(m->owned[i]);
+            m->owned[i] = buf;
+            was_owned = 1;
+        }
+    if (!was_owned) {
+        m->owned[m->n_owned++] = buf;
+        const uintptr_t pg = 4096, a = ((uintptr_t)old + pg - 1) & ~(pg - 1),
+                        e = ((uintptr_t)old + bytes) & ~(pg - 1);
+        if (e > a) madvise((void *)a, e - a, MADV_DONTNEED);
+    }
+    return 0;
+}
+
 /* Re-quantizes one weight to `type` into a buffer the model owns. */
 static int requant(lv_llama *m, lv_mat *w, int type, const char *what, lv_error *err)
 {
@@ -431,6 +468,14 @@ lv_llama *lv_llama_load(const lv_gguf *g, const lv_llama_opts *opts, lv_error *e
                 if (requant(m, ws[i], t, name, err) != 0) goto fail;
             }
         }
+    }
+    /* x16 repacking for the SIMD kernels (token_embd stays: rows are read one by one) */
+    if (!hp->tied_output && pack_weight(m, &m->output, err) != 0) goto fail;
+    for (int32_t l = 0; l < hp->n_layer; l++) {
+        layer_w *L = &m->layers[l];
+        lv_mat *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->gate, &L->up, &L->down};
+        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
+            if (pack_weight(m, ws[i], err) != 0) goto fail;
     }
     return m;
 fail:

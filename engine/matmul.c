@@ -120,7 +120,22 @@ int lv_mat_init(lv_mat *m, int type, int64_t cols, int64_t rows, const void *dat
     m->rows = rows;
     m->row_bytes = (size_t)rb;
     m->data = data;
+    m->packed = 0;
     return 0;
+}
+
+size_t lv_mat_pack_bytes(const lv_mat *m)
+{
+    if (m->packed || !tile_for(m->type) || !lv_simd_x16(m->type) || m->rows % 16 != 0 || m->cols % LV_QK != 0)
+        return 0;
+    return m->row_bytes * (size_t)m->rows;
+}
+
+void lv_mat_pack(lv_mat *m, void *dst)
+{
+    lv_simd_pack_x16(m->type, m->data, m->row_bytes, m->rows, m->cols, dst);
+    m->data = dst;
+    m->packed = 1;
 }
 
 /* Scratch layout: the converted activation rows, then (for Q8_0 activations, when a
@@ -137,7 +152,7 @@ size_t lv_matmul_scratch_bytes(int type, int64_t cols, int64_t n_tok)
     if (tr->vec_dot_type == LV_TYPE_Q8_0) {   /* side data: 4 + 32 bytes per block */
         uint64_t nbt;
         if (lv_mul_u64((uint64_t)n_tok, (uint64_t)cols / LV_QK, &nbt) != 0 || nbt > SIZE_MAX / 64) return 0;
-        total = align64((size_t)total) + align64((size_t)nbt * 4) + (size_t)nbt * 32;
+        total = align64((size_t)total) + align64((size_t)nbt * 4) + align64((size_t)nbt * 32) + (size_t)nbt * 4;
     }
     return (size_t)total;
 }
@@ -151,6 +166,8 @@ typedef struct {
     size_t act_bytes;
     float *ad;             /* [n_tok][nb] Q8_0 scales (tile path), or NULL */
     int32_t *as;           /* [n_tok][nb][8] offset × Q8_0 lane sums (tile path), or NULL */
+    int32_t *as1;          /* [n_tok][nb] -offset × Q8_0 block sums (x16 path) */
+    lv_x16_fn x16;         /* the x16 kernel when W is packed */
     int32_t off;           /* the weight type's quant offset: 8 (Q4_0) or 128 (Q8_0) */
     float *y;              /* [n_tok][W->rows] */
     int64_t n_tok;
@@ -173,16 +190,20 @@ static void mm_convert(void *arg, int ith, int nth)
             const lv_block_q8_0 *b = (const lv_block_q8_0 *)row;
             for (int64_t i = 0; i < nb; i++) {
                 j->ad[t * nb + i] = lv_fp16_to_fp32(b[i].d);
+                int32_t sum = 0;
                 for (int l = 0; l < 8; l++) {
                     const int8_t *q = b[i].qs + 4 * l;
-                    j->as[(t * nb + i) * 8 + l] = j->off * (q[0] + q[1] + q[2] + q[3]);
+                    const int32_t s4 = q[0] + q[1] + q[2] + q[3];
+                    j->as[(t * nb + i) * 8 + l] = j->off * s4;
+                    sum += s4;
                 }
+                j->as1[t * nb + i] = -j->off * sum;
             }
         }
     }
 }
 
-enum { TILE_R = 4, TILE_C = 4, TOK_CHUNK = 64 };
+enum { TILE_R = 4, TILE_C = 4, TOK_CHUNK = 64, X16_C = 8 };
 
 /* Part ith of nth of the products: output rows split in multiples of TILE_R. */
 static void mm_rows(void *arg, int ith, int nth)
@@ -191,10 +212,27 @@ static void mm_rows(void *arg, int ith, int nth)
     const lv_mat *W = j->W;
     const uint8_t *wd = W->data;
     long long lo, hi;
+    const lv_act a = {j->act, j->act_bytes,
+                      W->cols / (lv_type_info(W->type)->vec_dot_type == LV_TYPE_Q8_0 ? LV_QK : LV_QK_K), j->ad,
+                      j->as, j->as1};
+    if (j->x16) {
+        lv_pool_split(W->rows, nth, ith, 16, &lo, &hi);
+        const size_t group_bytes = W->row_bytes * 16;
+        /* the hot loop on repacked weights: a chunk of activation rows stays in L2
+           while each 16-row group of this thread passes over it, 8 rows at a time */
+        for (int64_t t0 = 0; t0 < j->n_tok; t0 += TOK_CHUNK) {
+            const int64_t t1 = t0 + TOK_CHUNK < j->n_tok ? t0 + TOK_CHUNK : j->n_tok;
+            for (int64_t o = lo; o < hi; o += 16)
+                for (int64_t t = t0; t < t1; t += X16_C) {
+                    const int nc = t1 - t < X16_C ? (int)(t1 - t) : X16_C;
+                    j->x16(W->cols, wd + (size_t)(o / 16) * group_bytes, &a, t, nc, j->y + t * W->rows + o,
+                           (size_t)W->rows);
+                }
+        }
+        return;
+    }
     lv_pool_split(W->rows, nth, ith, TILE_R, &lo, &hi);
     if (j->tile) {
-        const lv_act a = {j->act, j->act_bytes, W->cols / (lv_type_info(W->type)->vec_dot_type == LV_TYPE_Q8_0 ? LV_QK : LV_QK_K),
-                          j->ad, j->as};
         /* the hot loop of prefill: a chunk of activation rows stays in L2 while every
            4-row weight tile of this thread's range passes over it */
         for (int64_t t0 = 0; t0 < j->n_tok; t0 += TOK_CHUNK) {
@@ -225,12 +263,15 @@ int lv_matmul(const lv_mat *W, const float *x, float *y, int64_t n_tok, void *sc
     dot_fn dot = kernel_for(W->type);
     uint64_t ab;
     if (!tr || !dot || lv_type_row_bytes(tr->vec_dot_type, (uint64_t)W->cols, &ab) != 0) return -1;
-    mm_job j = {W, x, tr->vec_dot_type, scratch, (size_t)ab, NULL, NULL,
-                W->type == LV_TYPE_Q4_0 ? 8 : 128, y, n_tok, dot, tile_for(W->type), 0};
-    if (j.tile && j.act_type == LV_TYPE_Q8_0) {
+    mm_job j = {W, x, tr->vec_dot_type, scratch, (size_t)ab, NULL, NULL, NULL,
+                W->packed ? lv_simd_x16(W->type) : NULL, W->type == LV_TYPE_Q4_0 ? 8 : 128, y, n_tok, dot,
+                W->packed ? NULL : tile_for(W->type), 0};
+    if (W->packed && !j.x16) return -1;
+    if ((j.tile || j.x16) && j.act_type == LV_TYPE_Q8_0) {
         const size_t nbt = (size_t)n_tok * (size_t)(W->cols / LV_QK);
         j.ad = (float *)((uint8_t *)scratch + align64((size_t)ab * (size_t)n_tok));
         j.as = (int32_t *)((uint8_t *)j.ad + align64(nbt * sizeof(float)));
+        j.as1 = (int32_t *)((uint8_t *)j.as + align64(nbt * 32));
     }
 
     /* Small products are not worth waking the workers. */

@@ -30,12 +30,20 @@ typedef struct {
     int64_t     cols;       /* values per row (ggml ne0): the input dimension */
     int64_t     rows;       /* rows (ggml ne1): the output dimension */
     size_t      row_bytes;  /* bytes per stored row */
-    const void *data;       /* rows × row_bytes, not owned */
+    const void *data;       /* rows × row_bytes, not owned; or the x16 layout */
+    int         packed;     /* 1: data is row-interleaved (quant_simd.h, lv_mat_pack) */
 } lv_mat;
 
 /* Fills m for a weight of `type` with ne = [cols, rows] at data. Fails when the type
  * has no dot kernel or cols is not a multiple of its block size. */
 int lv_mat_init(lv_mat *m, int type, int64_t cols, int64_t rows, const void *data, lv_error *err);
+
+/* Bytes of m repacked into the x16 layout (quant_simd.h), or 0 when m's type or shape
+ * has no x16 kernel, SIMD is off, or m is packed already. Same size as the original. */
+size_t lv_mat_pack_bytes(const lv_mat *m);
+/* Repacks m into dst (lv_mat_pack_bytes(m) bytes, owned by the caller, who keeps it
+ * alive while m is used) and points m at it. */
+void lv_mat_pack(lv_mat *m, void *dst);
 
 /* SIMD kernels are used when the CPU has them (and $LV_NO_SIMD is unset); 0 forces
  * the scalar reference everywhere, 1 returns to automatic choice. Not thread-safe:

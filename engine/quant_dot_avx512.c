@@ -50,12 +50,15 @@ TGT INL void tile_legacy(const int WT, const int R, const int C, int64_t nb, con
                          size_t ws, const lv_act *a, int64_t t0, float *y, size_t ys)
 {
     __m256 acc[4][4];
+    #pragma GCC unroll 8
     for (int r = 0; r < R; r++)
+        #pragma GCC unroll 8
         for (int c = 0; c < C; c++) acc[r][c] = _mm256_setzero_ps();
     const __m256i m4 = _mm256_set1_epi8(15), x80 = _mm256_set1_epi8((char)0x80);
     for (int64_t b = 0; b < nb; b++) {
         __m256i wq[4];
         float dw[4];
+        #pragma GCC unroll 8
         for (int r = 0; r < R; r++) {
             if (WT == 0) {
                 const lv_block_q4_0 *blk = (const lv_block_q4_0 *)(w + (size_t)r * ws) + b;
@@ -68,6 +71,7 @@ TGT INL void tile_legacy(const int WT, const int R, const int C, int64_t nb, con
                 dw[r] = h2f(blk->d);
             }
         }
+        #pragma GCC unroll 8
         for (int c = 0; c < C; c++) {
             const int64_t t = t0 + c;
             const lv_block_q8_0 *ab = (const lv_block_q8_0 *)(a->q + (size_t)t * a->row_bytes) + b;
@@ -75,13 +79,16 @@ TGT INL void tile_legacy(const int WT, const int R, const int C, int64_t nb, con
             const __m256i init = _mm256_sub_epi32(_mm256_setzero_si256(),
                                                   _mm256_loadu_si256((const __m256i *)(a->s + (t * nb + b) * 8)));
             const float da = a->d[t * nb + b];
+            #pragma GCC unroll 8
             for (int r = 0; r < R; r++) {
                 __m256i p = _mm256_dpbusd_epi32(init, wq[r], av);
                 acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw[r] * da), acc[r][c]);
             }
         }
     }
+    #pragma GCC unroll 8
     for (int c = 0; c < C; c++)
+        #pragma GCC unroll 8
         for (int r = 0; r < R; r++) y[(size_t)c * ys + r] = hsum8(acc[r][c]);
 }
 
@@ -98,6 +105,7 @@ TGT INL void unpack_q4_K(const lv_block_q4_K *blk, uint8_t *u, int32_t *sc, int1
         _mm256_storeu_si256((__m256i *)(u + 64 * j + 32), _mm256_and_si256(_mm256_srli_epi16(x, 4), m4));
     }
     const uint8_t *S = blk->scales;
+    #pragma GCC unroll 8
     for (int s = 0; s < 8; s++) {
         int a, m;
         if (s < 4) {
@@ -117,32 +125,40 @@ TGT INL void tile_q4_K(const int R, const int C, int64_t nb, const uint8_t *w, s
                        const lv_act *a, int64_t t0, float *y, size_t ys)
 {
     __m256 acc[4][4];
+    #pragma GCC unroll 8
     for (int r = 0; r < R; r++)
+        #pragma GCC unroll 8
         for (int c = 0; c < C; c++) acc[r][c] = _mm256_setzero_ps();
     _Alignas(32) uint8_t u[4][256];
     _Alignas(32) int16_t mn16[4][16];
     int32_t sc[4][8];
     float dw[4], dm[4];
     for (int64_t b = 0; b < nb; b++) {
+        #pragma GCC unroll 8
         for (int r = 0; r < R; r++) {
             const lv_block_q4_K *blk = (const lv_block_q4_K *)(w + (size_t)r * ws) + b;
             unpack_q4_K(blk, u[r], sc[r], mn16[r]);
             dw[r] = h2f(blk->d);
             dm[r] = h2f(blk->dmin);
         }
+        #pragma GCC unroll 8
         for (int c = 0; c < C; c++) {
             const lv_block_q8_K *ab = (const lv_block_q8_K *)(a->q + (size_t)(t0 + c) * a->row_bytes) + b;
             const __m256i bs = _mm256_loadu_si256((const __m256i *)ab->bsums);
             __m256i isum[4];
+            #pragma GCC unroll 8
             for (int r = 0; r < R; r++) isum[r] = _mm256_setzero_si256();
+            #pragma GCC unroll 8
             for (int s = 0; s < 8; s++) {
                 const __m256i av = _mm256_loadu_si256((const __m256i *)(ab->qs + 32 * s));
+                #pragma GCC unroll 8
                 for (int r = 0; r < R; r++) {
                     __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(),
                                                     _mm256_load_si256((const __m256i *)(u[r] + 32 * s)), av);
                     isum[r] = _mm256_add_epi32(isum[r], _mm256_mullo_epi32(p, _mm256_set1_epi32(sc[r][s])));
                 }
             }
+            #pragma GCC unroll 8
             for (int r = 0; r < R; r++) {
                 __m256i ms = _mm256_madd_epi16(_mm256_load_si256((const __m256i *)mn16[r]), bs);
                 acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[r]), _mm256_set1_ps(dw[r] * ab->d), acc[r][c]);
@@ -150,7 +166,9 @@ TGT INL void tile_q4_K(const int R, const int C, int64_t nb, const uint8_t *w, s
             }
         }
     }
+    #pragma GCC unroll 8
     for (int c = 0; c < C; c++)
+        #pragma GCC unroll 8
         for (int r = 0; r < R; r++) y[(size_t)c * ys + r] = hsum8(acc[r][c]);
 }
 
@@ -178,6 +196,7 @@ TGT INL void unpack_q6_K(const lv_block_q6_K *blk, uint8_t *u, int32_t *scv, int
         _mm256_storeu_si256((__m256i *)(u + 128 * h + 64), q2);
         _mm256_storeu_si256((__m256i *)(u + 128 * h + 96), q3);
     }
+    #pragma GCC unroll 8
     for (int j = 0; j < 8; j++)
         for (int l = 0; l < 8; l++) scv[8 * j + l] = blk->scales[2 * j + (l >> 2)];
     for (int s = 0; s < 16; s++) sc32[s] = (int16_t)(-32 * blk->scales[s]);
@@ -188,26 +207,33 @@ TGT INL void tile_q6_K(const int R, const int C, int64_t nb, const uint8_t *w, s
                        const lv_act *a, int64_t t0, float *y, size_t ys)
 {
     __m256 acc[4][4];
+    #pragma GCC unroll 8
     for (int r = 0; r < R; r++)
+        #pragma GCC unroll 8
         for (int c = 0; c < C; c++) acc[r][c] = _mm256_setzero_ps();
     _Alignas(32) uint8_t u[4][256];
     _Alignas(32) int32_t scv[4][64];
     _Alignas(32) int16_t sc32[4][16];
     float dw[4];
     for (int64_t b = 0; b < nb; b++) {
+        #pragma GCC unroll 8
         for (int r = 0; r < R; r++) {
             const lv_block_q6_K *blk = (const lv_block_q6_K *)(w + (size_t)r * ws) + b;
             unpack_q6_K(blk, u[r], scv[r], sc32[r]);
             dw[r] = h2f(blk->d);
         }
+        #pragma GCC unroll 8
         for (int c = 0; c < C; c++) {
             const lv_block_q8_K *ab = (const lv_block_q8_K *)(a->q + (size_t)(t0 + c) * a->row_bytes) + b;
             const __m256i bs = _mm256_loadu_si256((const __m256i *)ab->bsums);
             __m256i isum[4];
+            #pragma GCC unroll 8
             for (int r = 0; r < R; r++)
                 isum[r] = _mm256_madd_epi16(_mm256_load_si256((const __m256i *)sc32[r]), bs);
+            #pragma GCC unroll 8
             for (int j = 0; j < 8; j++) {
                 const __m256i av = _mm256_loadu_si256((const __m256i *)(ab->qs + 32 * j));
+                #pragma GCC unroll 8
                 for (int r = 0; r < R; r++) {
                     __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(),
                                                     _mm256_load_si256((const __m256i *)(u[r] + 32 * j)), av);
@@ -215,15 +241,102 @@ TGT INL void tile_q6_K(const int R, const int C, int64_t nb, const uint8_t *w, s
                         isum[r], _mm256_mullo_epi32(p, _mm256_load_si256((const __m256i *)(scv[r] + 8 * j))));
                 }
             }
+            #pragma GCC unroll 8
             for (int r = 0; r < R; r++)
                 acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[r]), _mm256_set1_ps(dw[r] * ab->d), acc[r][c]);
         }
     }
+    #pragma GCC unroll 8
     for (int c = 0; c < C; c++)
+        #pragma GCC unroll 8
         for (int r = 0; r < R; r++) y[(size_t)c * ys + r] = hsum8(acc[r][c]);
 }
 
 /* ------------------------------------------------------------ dispatch --- */
+
+/* ------------------------------------------------------- x16 (repacked) --- */
+
+#define TGT512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+
+/* The hot loop of Q4_0 / Q8_0 prefill and decode on repacked weights: 16 rows × C
+ * activation rows per 32-value block. WT: 0 = Q4_0, 1 = Q8_0.
+ *   w: nb group-blocks (quant_simd.h); a: rows t0 … t0+C-1; y: [C][ys] f32 */
+TGT512 INL void x16_legacy(const int WT, const int C, int64_t nb, const uint8_t *w, const lv_act *a,
+                           int64_t t0, float *y, size_t ys)
+{
+    const size_t gb = WT == 0 ? 32 + 256 : 32 + 512;   /* bytes per group-block */
+    __m512 acc[8];
+#pragma GCC unroll 8
+    for (int c = 0; c < C; c++) acc[c] = _mm512_setzero_ps();
+    const __m512i m4 = _mm512_set1_epi8(15);
+    const uint8_t *arow[8];
+#pragma GCC unroll 8
+    for (int c = 0; c < C; c++) arow[c] = a->q + (size_t)(t0 + c) * a->row_bytes;
+    for (int64_t b = 0; b < nb; b++, w += gb) {
+        __m512i wq[8];
+        /* weights stream from memory once per token in decode: ask for them early */
+        for (size_t l = 0; l < gb; l += 64) _mm_prefetch((const char *)w + 1024 + l, _MM_HINT_T0);
+        if (WT == 0) {
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; j++) {
+                __m512i x = _mm512_loadu_si512((const void *)(w + 32 + 64 * j));
+                wq[j] = _mm512_and_si512(x, m4);
+                wq[j + 4] = _mm512_and_si512(_mm512_srli_epi16(x, 4), m4);
+            }
+        } else {
+#pragma GCC unroll 8
+            for (int j = 0; j < 8; j++) wq[j] = _mm512_loadu_si512((const void *)(w + 32 + 64 * j));
+        }
+        const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)w));
+#pragma GCC unroll 8
+        for (int c = 0; c < C; c++) {
+            const lv_block_q8_0 *ab = (const lv_block_q8_0 *)arow[c] + b;
+            const int64_t k = (t0 + c) * nb + b;
+            __m512i p = _mm512_broadcastd_epi32(_mm_loadu_si32(a->s1 + k)), p2 = _mm512_setzero_si512();
+            const int8_t *aq = ab->qs;   /* 4 quants at a time, broadcast straight from memory */
+            /* register j holds values 4j … 4j+3 of each row (for Q4_0 the low nibbles
+               of the packed bytes are values 0-15, the high ones 16-31); two chains
+               for latency, added exactly in int32 */
+#pragma GCC unroll 8
+            for (int j = 0; j < 8; j += 2) {
+                p = _mm512_dpbusd_epi32(p, wq[j], _mm512_broadcastd_epi32(_mm_loadu_si32(aq + 4 * j)));
+                p2 = _mm512_dpbusd_epi32(p2, wq[j + 1], _mm512_broadcastd_epi32(_mm_loadu_si32(aq + 4 * j + 4)));
+            }
+            p = _mm512_add_epi32(p, p2);
+            const __m512 sc = _mm512_mul_ps(dw, _mm512_set1_ps(a->d[k]));
+            acc[c] = _mm512_add_ps(acc[c], _mm512_mul_ps(_mm512_cvtepi32_ps(p), sc));
+        }
+    }
+#pragma GCC unroll 8
+    for (int c = 0; c < C; c++) _mm512_storeu_ps(y + (size_t)c * ys, acc[c]);
+}
+
+#define X16(NAME, WT)                                                                          \
+    TGT512 static void NAME(int64_t n, const uint8_t *w, const lv_act *a, int64_t t0, int nc, \
+                            float *y, size_t ys)                                             \
+    {                                                                                          \
+        switch (nc) {                                                                          \
+        case 8: x16_legacy(WT, 8, n / 32, w, a, t0, y, ys); return;                            \
+        case 7: x16_legacy(WT, 7, n / 32, w, a, t0, y, ys); return;                            \
+        case 6: x16_legacy(WT, 6, n / 32, w, a, t0, y, ys); return;                            \
+        case 5: x16_legacy(WT, 5, n / 32, w, a, t0, y, ys); return;                            \
+        case 4: x16_legacy(WT, 4, n / 32, w, a, t0, y, ys); return;                            \
+        case 3: x16_legacy(WT, 3, n / 32, w, a, t0, y, ys); return;                            \
+        case 2: x16_legacy(WT, 2, n / 32, w, a, t0, y, ys); return;                            \
+        default: x16_legacy(WT, 1, n / 32, w, a, t0, y, ys); return;                           \
+        }                                                                                      \
+    }
+X16(x16_q4_0_fn, 0)
+X16(x16_q8_0_fn, 1)
+
+lv_x16_fn lv_simd_x16(int wtype)
+{
+    switch (wtype) {
+    case LV_TYPE_Q4_0: return x16_q4_0_fn;
+    case LV_TYPE_Q8_0: return x16_q8_0_fn;
+    default: return NULL;
+    }
+}
 
 /* One entry point per type: R = 4 rows with C = 1 … 4 activations, and 1 × 1 for
  * the ragged edges. CALL(R, C, w, t0, y) expands to the type's tile. */
@@ -267,5 +380,33 @@ lv_tile_fn lv_simd_tile(int wtype)
 
 int lv_simd_tiles_ok(void) { return 0; }
 lv_tile_fn lv_simd_tile(int wtype) { (void)wtype; return NULL; }
+lv_x16_fn lv_simd_x16(int wtype) { (void)wtype; return NULL; }
 
 #endif
+
+/* Plain C: the x16 layouts of quant_simd.h. */
+void lv_simd_pack_x16(int type, const uint8_t *src, size_t row_bytes, int64_t rows, int64_t cols,
+                      uint8_t *dst)
+{
+    const int64_t nb = cols / 32;
+    const size_t gb = type == LV_TYPE_Q4_0 ? 32 + 256 : 32 + 512;
+    for (int64_t g = 0; g < rows / 16; g++)
+        for (int64_t b = 0; b < nb; b++) {
+            uint8_t *o = dst + ((size_t)g * (size_t)nb + (size_t)b) * gb;
+            for (int i = 0; i < 16; i++) {
+                const uint8_t *row = src + (size_t)(16 * g + i) * row_bytes;
+                if (type == LV_TYPE_Q4_0) {
+                    const lv_block_q4_0 *blk = (const lv_block_q4_0 *)row + b;
+                    __builtin_memcpy(o + 2 * i, &blk->d, 2);
+                    for (int j = 0; j < 4; j++)
+                        for (int t = 0; t < 4; t++) o[32 + 64 * j + 4 * i + t] = blk->qs[4 * j + t];
+                } else {
+                    const lv_block_q8_0 *blk = (const lv_block_q8_0 *)row + b;
+                    __builtin_memcpy(o + 2 * i, &blk->d, 2);
+                    for (int j = 0; j < 8; j++)
+                        for (int t = 0; t < 4; t++)
+                            o[32 + 64 * j + 4 * i + t] = (uint8_t)blk->qs[4 * j + t] ^ 0x80;
+                }
+            }
+        }
+}

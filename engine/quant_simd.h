@@ -25,12 +25,34 @@ typedef struct {
     const float   *d;        /* [n_tok][nb] Q8_0 block scales as f32 (NULL for Q8_K) */
     const int32_t *s;        /* [n_tok][nb][8] Q8_0 blocks: the weight type's offset (8 for
                                 Q4_0, 128 for Q8_0) × Σ of each 4 consecutive quants */
+    const int32_t *s1;       /* [n_tok][nb] -(the same offset) × Σ of the block's 32 quants */
 } lv_act;
 
 /* y[c·ys + r] = dot(weight row r, activation row t0 + c) for r < nr, c < nc.
  *   n:  values per row; w: [nr rows][ws bytes]; y: f32 with row stride ys. */
 typedef void (*lv_tile_fn)(int64_t n, const uint8_t *w, size_t ws, int nr, const lv_act *a,
                            int64_t t0, int nc, float *y, size_t ys);
+
+/* Row-interleaved ("x16") weights, repacked once at load: 16 rows per group, and per
+ * 32-value block of the group the 16 f16 scales, then the quants laid out so that
+ * 32-bit lane i of a 512-bit register holds 4 consecutive quants of row i. One
+ * vpdpbusd then advances 16 rows by 4 values with no horizontal sums, and the f32
+ * arithmetic per row and block is the oracle's, in its order: the results are
+ * bit-identical to lv_vec_dot(). Same bytes as the file's layout.
+ *   Q4_0 group-block: d[16] f16, qs[4][16][4]: byte t of lane i of register j is
+ *                     the file's qs[4j + t] of row i (low nibble value 4j+t, high 4j+t+16)
+ *   Q8_0 group-block: d[16] f16, qs[8][16][4]: value 4j+t of row i, stored as q ^ 0x80
+ * y[c·ys + i] = dot(row i of the group at w, activation row t0 + c), i < 16, c < nc ≤ 8. */
+typedef void (*lv_x16_fn)(int64_t n, const uint8_t *w, const lv_act *a, int64_t t0, int nc, float *y,
+                          size_t ys);
+
+/* The x16 kernel of a weight type (NULL: none; then it is not repacked). */
+lv_x16_fn lv_simd_x16(int wtype);
+
+/* Repacks rows (a multiple of 16) × cols of `type` (row_bytes each) into dst (the
+ * same total size). Plain C; valid for any type lv_simd_x16() accepts. */
+void lv_simd_pack_x16(int type, const uint8_t *src, size_t row_bytes, int64_t rows, int64_t cols,
+                      uint8_t *dst);
 
 /* 1 when the CPU runs the kernels below. */
 int lv_simd_tiles_ok(void);

@@ -68,5 +68,8 @@ int cmd_generate(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
+int cmd_model(int argc, char **argv);
+int cmd_model_synth(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif

@@ -22,6 +22,8 @@ static const command commands[] = {
     {"score",    cmd_score,    "compute a metric over a JSONL file of cases"},
     {"suite",    cmd_suite,    "make, import, fetch and list evaluation suites"},
     {"generate", cmd_generate, "run the text model on a prompt (with image rows) and print the answer"},
+    {"model",    cmd_model,    "model files: synth (random weights of a real shape)"},
+    {"bench",    cmd_bench,    "image-encode, prompt and decode speed (llama-bench style)"},
 };
 
 static void usage(FILE *out)

@@ -58,7 +58,7 @@ static void check_type(int type)
             }
         }
     }
-    const lv_act a = {act, ab, nb, ad, as};
+    const lv_act a = {act, ab, nb, ad, as, NULL};
     float y4[TOK][ROWS], y1[TOK][ROWS];
     /* 4-row tiles over rows 0-7 with C = 4 then 3, row 8 alone (1 × 1 path) */
     tile(N, w, wb, 4, &a, 0, 4, &y4[0][0], ROWS);
@@ -123,6 +123,50 @@ static void check_matmul(int type)
     free(w), free(x), free(y1), free(y2), free(yr), free(scratch);
 }
 
+/* Repacked (x16) weights through lv_matmul: bit-identical to the scalar oracle, for
+ * every batch size and thread count. */
+static void check_x16(int type)
+{
+    enum { R = 48, T = 11 };
+    const lv_type_traits *tr = lv_type_info(type);
+    uint64_t wb, ab;
+    lv_type_row_bytes(type, N, &wb);
+    lv_type_row_bytes(tr->vec_dot_type, N, &ab);
+    uint8_t *w = malloc(wb * R), *pk = malloc(wb * R), *act = malloc(ab);
+    float *x = malloc(sizeof(float) * N * T), *y1 = malloc(sizeof(float) * R * T), *y2 = malloc(sizeof(float) * R * T);
+    for (int r = 0; r < R; r++) {
+        for (int i = 0; i < N; i++) x[i] = nrand() * (urand() < 0.02 ? 8.0f : 1.0f);
+        lv_quantize_row_ref(type, x, w + r * wb, N);
+    }
+    for (int i = 0; i < N * T; i++) x[i] = nrand() * (i / N == 3 ? 1e-3f : 1.0f);
+    lv_mat m;
+    lv_error err;
+    T_CHECK(lv_mat_init(&m, type, N, R, w, &err) == 0, "mat init");
+    T_CHECK(lv_mat_pack_bytes(&m) == wb * R, "%s packs to the same size", tr->name);
+    lv_mat_pack(&m, pk);
+    void *scratch = malloc(lv_matmul_scratch_bytes(type, N, T));
+    T_CHECK(lv_matmul(&m, x, y1, T, scratch, 2) == 0, "packed matmul");
+    int exact = 1;
+    for (int t = 0; t < T; t++) {
+        lv_quantize_act(tr->vec_dot_type, x + t * N, act, N);
+        for (int r = 0; r < R; r++) {
+            float ref = lv_vec_dot(type, N, w + r * wb, act);
+            if (memcmp(&ref, &y1[t * R + r], sizeof ref) != 0) exact = 0;
+        }
+    }
+    T_CHECK(exact, "%s x16: bit-identical to lv_vec_dot", tr->name);
+    for (int t = 0; t < T; t++) lv_matmul(&m, x + t * N, y2 + t * R, 1, scratch, 1);
+    T_CHECK(memcmp(y1, y2, sizeof(float) * R * T) == 0, "%s x16: one row at a time = batched", tr->name);
+    free(w), free(pk), free(act), free(x), free(y1), free(y2), free(scratch);
+}
+
+static void x16_matches_scalar_exactly(void)
+{
+    if (!lv_matmul_simd() || !lv_simd_tiles_ok()) T_SKIP("no AVX-512 VNNI on this CPU");
+    check_x16(LV_TYPE_Q4_0);
+    check_x16(LV_TYPE_Q8_0);
+}
+
 static void tiles_match_scalar(void)
 {
     if (!lv_matmul_simd() || !lv_simd_tiles_ok()) T_SKIP("no AVX-512 VNNI on this CPU");
@@ -141,5 +185,6 @@ int main(void)
 {
     T_RUN(tiles_match_scalar);
     T_RUN(matmul_tiles_match_scalar);
+    T_RUN(x16_matches_scalar_exactly);
     T_MAIN_END();
 }
