@@ -9,6 +9,7 @@
 
 #include "engine/f16lut.h"
 #include "engine/matmul.h"
+#include "engine/pool.h"
 #include "engine/quant.h"
 
 /* ================================================================ types === */
@@ -56,8 +57,8 @@ struct lv_llama_ctx {
     float *att;                     /* [n_batch][n_embd] attention output, heads in order */
     float *tmp;                     /* [n_batch][n_embd] projection output */
     float *gate, *up;               /* [n_batch][n_ff] */
-    float *qh;                      /* [head_dim] one f16-rounded query head */
-    float *scores;                  /* [n_ctx] one attention row */
+    float *qh;                      /* [n_threads][head_dim] one f16-rounded query head */
+    float *scores;                  /* [n_threads][n_ctx] one attention row */
     float *rope_cs;                 /* [head_dim] cos, sin pairs for one position */
     void  *scratch;                 /* matmul activation conversion */
     float *logits;                  /* [n_logits][n_vocab] */
@@ -549,8 +550,8 @@ lv_llama_ctx *lv_llama_ctx_new(const lv_llama *m, int32_t n_ctx, int32_t n_batch
         c->tmp = lv_malloc(sizeof(float) * B * E);
         c->gate = lv_malloc(sizeof(float) * B * F);
         c->up = lv_malloc(sizeof(float) * B * F);
-        c->qh = lv_malloc(sizeof(float) * (size_t)hp->head_dim);
-        c->scores = lv_malloc(sizeof(float) * (size_t)n_ctx);
+        c->qh = lv_malloc(sizeof(float) * (size_t)hp->head_dim * (size_t)c->n_threads);
+        c->scores = lv_malloc(sizeof(float) * (size_t)n_ctx * (size_t)c->n_threads);
         c->rope_cs = lv_malloc(sizeof(float) * (size_t)hp->head_dim);
         c->scratch = lv_malloc(scratch ? scratch : 1);
         c->logits = lv_malloc(sizeof(float) * (size_t)n_logits * (size_t)hp->n_vocab);
@@ -639,35 +640,52 @@ static void add_bias(float *y, const float *b, int64_t n_tok, int64_t n)
         for (int64_t i = 0; i < n; i++) y[t * n + i] += b[i];
 }
 
-/* Attention of one query row at position pos over cached positions [0, pos] of layer l.
+/* Attention of one query head h of one row at position pos over cached positions
+ * [0, pos] of layer l; ith selects the thread's scratch.
  *   q:   [n_embd] the row's queries after RoPE (f32; rounded to f16 here)
- *   out: [n_embd] heads concatenated */
-static void attend(lv_llama_ctx *c, int32_t l, int32_t pos, const float *q, float *out)
+ *   out: [n_embd] heads concatenated (head h written) */
+static void attend_head(lv_llama_ctx *c, int32_t l, int32_t pos, int32_t h, const float *q, float *out, int ith)
 {
     const lv_llama_hparams *hp = &c->m->hp;
     const int32_t hd = hp->head_dim, n_gqa = hp->n_head / hp->n_head_kv, KV = hp->n_embd_kv;
     const uint16_t *K = c->k_cache + (size_t)l * (size_t)c->n_ctx * (size_t)KV;
     const uint16_t *V = c->v_cache + (size_t)l * (size_t)c->n_ctx * (size_t)KV;
     const float scale = 1.0f / sqrtf((float)hd);
-    float *qh = c->qh, *s = c->scores;
-    for (int32_t h = 0; h < hp->n_head; h++) {
-        const int32_t off = (h / n_gqa) * hd;
-        for (int32_t d = 0; d < hd; d++) qh[d] = round_f16(q[h * hd + d]);
-        float mx = -INFINITY;
-        for (int32_t j = 0; j <= pos; j++) {
-            s[j] = c->m->kdot(qh, K + (size_t)j * (size_t)KV + off, hd) * scale;
-            if (s[j] > mx) mx = s[j];
-        }
-        double sum = 0.0;
-        for (int32_t j = 0; j <= pos; j++) {
-            s[j] = expf(s[j] - mx);
-            sum += (double)s[j];
-        }
-        const float inv = (float)(1.0 / sum);
-        float *o = out + h * hd;
-        for (int32_t d = 0; d < hd; d++) o[d] = 0.0f;
-        for (int32_t j = 0; j <= pos; j++)
-            c->m->vacc(o, round_f16(s[j] * inv), V + (size_t)j * (size_t)KV + off, hd);
+    float *qh = c->qh + (size_t)ith * (size_t)hd, *s = c->scores + (size_t)ith * (size_t)c->n_ctx;
+    const int32_t off = (h / n_gqa) * hd;
+    for (int32_t d = 0; d < hd; d++) qh[d] = round_f16(q[h * hd + d]);
+    float mx = -INFINITY;
+    for (int32_t j = 0; j <= pos; j++) {
+        s[j] = c->m->kdot(qh, K + (size_t)j * (size_t)KV + off, hd) * scale;
+        if (s[j] > mx) mx = s[j];
+    }
+    double sum = 0.0;
+    for (int32_t j = 0; j <= pos; j++) {
+        s[j] = expf(s[j] - mx);
+        sum += (double)s[j];
+    }
+    const float inv = (float)(1.0 / sum);
+    float *o = out + h * hd;
+    for (int32_t d = 0; d < hd; d++) o[d] = 0.0f;
+    for (int32_t j = 0; j <= pos; j++)
+        c->m->vacc(o, round_f16(s[j] * inv), V + (size_t)j * (size_t)KV + off, hd);
+}
+
+/* Attention of rows 0 … nb-1 of a chunk, on the pool: the (row, head) items are dealt
+ * round-robin so the longer rows of a causal prefill spread over every thread. */
+typedef struct {
+    lv_llama_ctx *c;
+    int32_t l, nb;
+} attn_job;
+
+static void attend_part(void *arg, int ith, int nth)
+{
+    const attn_job *j = arg;
+    lv_llama_ctx *c = j->c;
+    const int32_t H = c->m->hp.n_head, E = c->m->hp.n_embd;
+    for (int64_t it = ith; it < (int64_t)j->nb * H; it += nth) {
+        const int32_t b = (int32_t)(it / H), h = (int32_t)(it % H);
+        attend_head(c, j->l, c->n_past + b, h, c->q + (size_t)b * E, c->att + (size_t)b * E, ith);
     }
 }
 
@@ -705,8 +723,8 @@ static int eval_chunk(lv_llama_ctx *c, int32_t nb, int32_t out_rows, int32_t out
                 Vc[(size_t)pos * KV + i] = lv_fp32_to_fp16(c->v[(size_t)b * KV + i]);
             }
         }
-        for (int32_t b = 0; b < nb; b++)
-            attend(c, l, c->n_past + b, c->q + (size_t)b * E, c->att + (size_t)b * E);
+        attn_job aj = {c, l, nb};
+        lv_pool_run(nt, attend_part, &aj);
         rc |= lv_matmul(&L->wo, c->att, c->tmp, nb, c->scratch, nt);
         add_bias(c->tmp, L->bo, nb, E);
         for (size_t i = 0; i < (size_t)nb * E; i++) c->x[i] += c->tmp[i];

@@ -126,9 +126,8 @@ int lv_mat_init(lv_mat *m, int type, int64_t cols, int64_t rows, const void *dat
 
 size_t lv_mat_pack_bytes(const lv_mat *m)
 {
-    if (m->packed || !tile_for(m->type) || !lv_simd_x16(m->type) || m->rows % 16 != 0 || m->cols % LV_QK != 0)
-        return 0;
-    return m->row_bytes * (size_t)m->rows;
+    if (m->packed || !tile_for(m->type) || !lv_simd_x16(m->type)) return 0;
+    return lv_simd_x16_bytes(m->type, m->rows, m->cols);
 }
 
 void lv_mat_pack(lv_mat *m, void *dst)
@@ -153,6 +152,10 @@ size_t lv_matmul_scratch_bytes(int type, int64_t cols, int64_t n_tok)
         uint64_t nbt;
         if (lv_mul_u64((uint64_t)n_tok, (uint64_t)cols / LV_QK, &nbt) != 0 || nbt > SIZE_MAX / 64) return 0;
         total = align64((size_t)total) + align64((size_t)nbt * 4) + align64((size_t)nbt * 32) + (size_t)nbt * 4;
+    } else if (tr->vec_dot_type == LV_TYPE_Q8_K) {   /* side data: 16 bytes per super-block */
+        uint64_t nbt;
+        if (lv_mul_u64((uint64_t)n_tok, (uint64_t)cols / LV_QK_K, &nbt) != 0 || nbt > SIZE_MAX / 64) return 0;
+        total = align64((size_t)total) + (size_t)nbt * 16;
     }
     return (size_t)total;
 }
@@ -167,6 +170,7 @@ typedef struct {
     float *ad;             /* [n_tok][nb] Q8_0 scales (tile path), or NULL */
     int32_t *as;           /* [n_tok][nb][8] offset × Q8_0 lane sums (tile path), or NULL */
     int32_t *as1;          /* [n_tok][nb] -offset × Q8_0 block sums (x16 path) */
+    int32_t *kb;           /* [n_tok][nb][4] Q8_K sub-block sums as int16 pairs (x16 path) */
     lv_x16_fn x16;         /* the x16 kernel when W is packed */
     int32_t off;           /* the weight type's quant offset: 8 (Q4_0) or 128 (Q8_0) */
     float *y;              /* [n_tok][W->rows] */
@@ -186,6 +190,16 @@ static void mm_convert(void *arg, int ith, int nth)
     for (int64_t t = lo; t < hi; t++) {
         uint8_t *row = j->act + (size_t)t * j->act_bytes;
         if (lv_quantize_act(j->act_type, j->x + t * j->W->cols, row, j->W->cols) != 0) j->failed = 1;
+        if (j->kb) {
+            const lv_block_q8_K *b = (const lv_block_q8_K *)row;
+            const int64_t nbk = j->W->cols / LV_QK_K;
+            for (int64_t i = 0; i < nbk; i++)
+                for (int p = 0; p < 4; p++) {
+                    const int16_t s0 = (int16_t)(b[i].bsums[4 * p] + b[i].bsums[4 * p + 1]);
+                    const int16_t s1 = (int16_t)(b[i].bsums[4 * p + 2] + b[i].bsums[4 * p + 3]);
+                    j->kb[(t * nbk + i) * 4 + p] = (int32_t)((uint32_t)(uint16_t)s0 | (uint32_t)(uint16_t)s1 << 16);
+                }
+        }
         if (j->ad) {
             const lv_block_q8_0 *b = (const lv_block_q8_0 *)row;
             for (int64_t i = 0; i < nb; i++) {
@@ -214,10 +228,10 @@ static void mm_rows(void *arg, int ith, int nth)
     long long lo, hi;
     const lv_act a = {j->act, j->act_bytes,
                       W->cols / (lv_type_info(W->type)->vec_dot_type == LV_TYPE_Q8_0 ? LV_QK : LV_QK_K), j->ad,
-                      j->as, j->as1};
+                      j->as, j->as1, j->kb};
     if (j->x16) {
         lv_pool_split(W->rows, nth, ith, 16, &lo, &hi);
-        const size_t group_bytes = W->row_bytes * 16;
+        const size_t group_bytes = lv_simd_x16_bytes(W->type, 16, W->cols);
         /* the hot loop on repacked weights: a chunk of activation rows stays in L2
            while each 16-row group of this thread passes over it, 8 rows at a time */
         for (int64_t t0 = 0; t0 < j->n_tok; t0 += TOK_CHUNK) {
@@ -263,7 +277,7 @@ int lv_matmul(const lv_mat *W, const float *x, float *y, int64_t n_tok, void *sc
     dot_fn dot = kernel_for(W->type);
     uint64_t ab;
     if (!tr || !dot || lv_type_row_bytes(tr->vec_dot_type, (uint64_t)W->cols, &ab) != 0) return -1;
-    mm_job j = {W, x, tr->vec_dot_type, scratch, (size_t)ab, NULL, NULL, NULL,
+    mm_job j = {W, x, tr->vec_dot_type, scratch, (size_t)ab, NULL, NULL, NULL, NULL,
                 W->packed ? lv_simd_x16(W->type) : NULL, W->type == LV_TYPE_Q4_0 ? 8 : 128, y, n_tok, dot,
                 W->packed ? NULL : tile_for(W->type), 0};
     if (W->packed && !j.x16) return -1;
@@ -273,6 +287,8 @@ int lv_matmul(const lv_mat *W, const float *x, float *y, int64_t n_tok, void *sc
         j.as = (int32_t *)((uint8_t *)j.ad + align64(nbt * sizeof(float)));
         j.as1 = (int32_t *)((uint8_t *)j.as + align64(nbt * 32));
     }
+    if (j.x16 && j.act_type == LV_TYPE_Q8_K)
+        j.kb = (int32_t *)((uint8_t *)scratch + align64((size_t)ab * (size_t)n_tok));
 
     /* Small products are not worth waking the workers. */
     if (n_threads > LV_POOL_MAX) n_threads = LV_POOL_MAX;

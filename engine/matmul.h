@@ -39,7 +39,8 @@ typedef struct {
 int lv_mat_init(lv_mat *m, int type, int64_t cols, int64_t rows, const void *data, lv_error *err);
 
 /* Bytes of m repacked into the x16 layout (quant_simd.h), or 0 when m's type or shape
- * has no x16 kernel, SIMD is off, or m is packed already. Same size as the original. */
+ * has no x16 kernel, SIMD is off, or m is packed already (Q4_0, Q8_0: the original
+ * size; Q4_K: 2.8 % more). */
 size_t lv_mat_pack_bytes(const lv_mat *m);
 /* Repacks m into dst (lv_mat_pack_bytes(m) bytes, owned by the caller, who keeps it
  * alive while m is used) and points m at it. */

@@ -329,11 +329,87 @@ TGT512 INL void x16_legacy(const int WT, const int C, int64_t nb, const uint8_t 
 X16(x16_q4_0_fn, 0)
 X16(x16_q8_0_fn, 1)
 
+/* The hot loop of Q4_K on repacked weights: 16 rows × C activation rows per
+ * 256-value super-block, bit-identical to the oracle's k4_block_dot order. */
+TGT512 INL void x16_q4_K(const int C, int64_t nb, const uint8_t *w, const lv_act *a, int64_t t0, float *y,
+                         size_t ys)
+{
+    enum { GB = 64 + 128 + 128 + 2048 };
+    __m512 acc[4];
+#pragma GCC unroll 4
+    for (int c = 0; c < C; c++) acc[c] = _mm512_setzero_ps();
+    const __m512i m4 = _mm512_set1_epi8(15);
+    const lv_block_q8_K *arow[4];
+#pragma GCC unroll 4
+    for (int c = 0; c < C; c++) arow[c] = (const lv_block_q8_K *)(a->q + (size_t)(t0 + c) * a->row_bytes);
+    for (int64_t b = 0; b < nb; b++, w += GB) {
+        for (size_t l = 0; l < GB; l += 64) _mm_prefetch((const char *)w + 2 * GB + l, _MM_HINT_T0);
+        const uint8_t *sc = w + 64, *mn = w + 192, *qs = w + 320;
+        __m512i isum[4];
+#pragma GCC unroll 4
+        for (int c = 0; c < C; c++) isum[c] = _mm512_setzero_si512();
+        for (int ch = 0; ch < 4; ch++) {
+            __m512i lo[8], hi[8];
+#pragma GCC unroll 8
+            for (int j = 0; j < 8; j++) {
+                __m512i x = _mm512_loadu_si512((const void *)(qs + 512 * ch + 64 * j));
+                lo[j] = _mm512_and_si512(x, m4);
+                hi[j] = _mm512_and_si512(_mm512_srli_epi16(x, 4), m4);
+            }
+            const __m512i s_lo = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(sc + 16 * (2 * ch))));
+            const __m512i s_hi = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(sc + 16 * (2 * ch + 1))));
+#pragma GCC unroll 4
+            for (int c = 0; c < C; c++) {
+                const int8_t *aq = arow[c][b].qs + 64 * ch;
+                __m512i pl = _mm512_setzero_si512(), ph = _mm512_setzero_si512();
+#pragma GCC unroll 8
+                for (int j = 0; j < 8; j++) {
+                    pl = _mm512_dpbusd_epi32(pl, lo[j], _mm512_broadcastd_epi32(_mm_loadu_si32(aq + 4 * j)));
+                    ph = _mm512_dpbusd_epi32(ph, hi[j], _mm512_broadcastd_epi32(_mm_loadu_si32(aq + 32 + 4 * j)));
+                }
+                isum[c] = _mm512_add_epi32(isum[c], _mm512_add_epi32(_mm512_mullo_epi32(pl, s_lo),
+                                                                     _mm512_mullo_epi32(ph, s_hi)));
+            }
+        }
+        const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)w));
+        const __m512 dm = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + 32)));
+        __m512i mnv[4];
+#pragma GCC unroll 4
+        for (int p = 0; p < 4; p++) mnv[p] = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(mn + 32 * p)));
+#pragma GCC unroll 4
+        for (int c = 0; c < C; c++) {
+            const int32_t *kb = a->kb + ((t0 + c) * nb + b) * 4;
+            __m512i ms = _mm512_setzero_si512();
+#pragma GCC unroll 4
+            for (int p = 0; p < 4; p++) ms = _mm512_dpwssd_epi32(ms, mnv[p], _mm512_broadcastd_epi32(_mm_loadu_si32(kb + p)));
+            const __m512 da = _mm512_set1_ps(arow[c][b].d);
+            const __m512 t1 = _mm512_mul_ps(_mm512_mul_ps(dw, da), _mm512_cvtepi32_ps(isum[c]));
+            const __m512 t2 = _mm512_mul_ps(_mm512_mul_ps(dm, da), _mm512_cvtepi32_ps(ms));
+            acc[c] = _mm512_add_ps(acc[c], _mm512_sub_ps(t1, t2));
+        }
+    }
+#pragma GCC unroll 4
+    for (int c = 0; c < C; c++) _mm512_storeu_ps(y + (size_t)c * ys, acc[c]);
+}
+
+TGT512 static void x16_q4_K_fn(int64_t n, const uint8_t *w, const lv_act *a, int64_t t0, int nc, float *y,
+                               size_t ys)
+{
+    for (; nc >= 4; nc -= 4, t0 += 4, y += 4 * ys) x16_q4_K(4, n / 256, w, a, t0, y, ys);
+    switch (nc) {
+    case 3: x16_q4_K(3, n / 256, w, a, t0, y, ys); return;
+    case 2: x16_q4_K(2, n / 256, w, a, t0, y, ys); return;
+    case 1: x16_q4_K(1, n / 256, w, a, t0, y, ys); return;
+    default: return;
+    }
+}
+
 lv_x16_fn lv_simd_x16(int wtype)
 {
     switch (wtype) {
     case LV_TYPE_Q4_0: return x16_q4_0_fn;
     case LV_TYPE_Q8_0: return x16_q8_0_fn;
+    case LV_TYPE_Q4_K: return x16_q4_K_fn;
     default: return NULL;
     }
 }
@@ -384,10 +460,50 @@ lv_x16_fn lv_simd_x16(int wtype) { (void)wtype; return NULL; }
 
 #endif
 
+size_t lv_simd_x16_bytes(int type, int64_t rows, int64_t cols)
+{
+    if (rows % 16 != 0) return 0;
+    switch (type) {
+    case LV_TYPE_Q4_0: if (cols % 32) return 0; return (size_t)(rows / 16) * (size_t)(cols / 32) * (32 + 256);
+    case LV_TYPE_Q8_0: if (cols % 32) return 0; return (size_t)(rows / 16) * (size_t)(cols / 32) * (32 + 512);
+    case LV_TYPE_Q4_K: if (cols % 256) return 0; return (size_t)(rows / 16) * (size_t)(cols / 256) * 2368;
+    default: return 0;
+    }
+}
+
 /* Plain C: the x16 layouts of quant_simd.h. */
 void lv_simd_pack_x16(int type, const uint8_t *src, size_t row_bytes, int64_t rows, int64_t cols,
                       uint8_t *dst)
 {
+    if (type == LV_TYPE_Q4_K) {
+        const int64_t nb = cols / 256;
+        for (int64_t g = 0; g < rows / 16; g++)
+            for (int64_t b = 0; b < nb; b++) {
+                uint8_t *o = dst + ((size_t)g * (size_t)nb + (size_t)b) * 2368;
+                for (int i = 0; i < 16; i++) {
+                    const lv_block_q4_K *blk = (const lv_block_q4_K *)(src + (size_t)(16 * g + i) * row_bytes) + b;
+                    __builtin_memcpy(o + 2 * i, &blk->d, 2);
+                    __builtin_memcpy(o + 32 + 2 * i, &blk->dmin, 2);
+                    const uint8_t *S = blk->scales;
+                    for (int s = 0; s < 8; s++) {
+                        int sc, m;
+                        if (s < 4) {
+                            sc = S[s] & 63;
+                            m = S[s + 4] & 63;
+                        } else {
+                            sc = (S[s + 4] & 15) | ((S[s - 4] >> 6) << 4);
+                            m = (S[s + 4] >> 4) | ((S[s] >> 6) << 4);
+                        }
+                        o[64 + 16 * s + i] = (uint8_t)sc;
+                        o[192 + 32 * (s / 2) + 2 * i + (s % 2)] = (uint8_t)m;
+                    }
+                    for (int c = 0; c < 4; c++)
+                        for (int j = 0; j < 8; j++)
+                            for (int t = 0; t < 4; t++) o[320 + 512 * c + 64 * j + 4 * i + t] = blk->qs[32 * c + 4 * j + t];
+                }
+            }
+        return;
+    }
     const int64_t nb = cols / 32;
     const size_t gb = type == LV_TYPE_Q4_0 ? 32 + 256 : 32 + 512;
     for (int64_t g = 0; g < rows / 16; g++)

@@ -26,6 +26,8 @@ typedef struct {
     const int32_t *s;        /* [n_tok][nb][8] Q8_0 blocks: the weight type's offset (8 for
                                 Q4_0, 128 for Q8_0) × Σ of each 4 consecutive quants */
     const int32_t *s1;       /* [n_tok][nb] -(the same offset) × Σ of the block's 32 quants */
+    const int32_t *kb;       /* Q8_K rows: [n_tok][nb][4] int16 pairs (b_2p, b_2p+1), b_s the
+                                Σ of the 32 quants of sub-block s */
 } lv_act;
 
 /* y[c·ys + r] = dot(weight row r, activation row t0 + c) for r < nr, c < nc.
@@ -42,6 +44,11 @@ typedef void (*lv_tile_fn)(int64_t n, const uint8_t *w, size_t ws, int nr, const
  *   Q4_0 group-block: d[16] f16, qs[4][16][4]: byte t of lane i of register j is
  *                     the file's qs[4j + t] of row i (low nibble value 4j+t, high 4j+t+16)
  *   Q8_0 group-block: d[16] f16, qs[8][16][4]: value 4j+t of row i, stored as q ^ 0x80
+ *   Q4_K group-superblock: d[16], dmin[16] f16; sc[8][16] u8 (6-bit scale of sub-block
+ *                     s, row i); mn[4][16][2] u8 (mins of sub-blocks 2p, 2p+1);
+ *                     qs[4][8][16][4]: chunk c, register j, lane i = the file's
+ *                     qs[32c + 4j … +3] of row i (low nibbles sub-block 2c, high 2c+1).
+ *                     2368 bytes for 16 × 144 (2.8 % more than the file).
  * y[c·ys + i] = dot(row i of the group at w, activation row t0 + c), i < 16, c < nc ≤ 8. */
 typedef void (*lv_x16_fn)(int64_t n, const uint8_t *w, const lv_act *a, int64_t t0, int nc, float *y,
                           size_t ys);
@@ -49,8 +56,11 @@ typedef void (*lv_x16_fn)(int64_t n, const uint8_t *w, const lv_act *a, int64_t 
 /* The x16 kernel of a weight type (NULL: none; then it is not repacked). */
 lv_x16_fn lv_simd_x16(int wtype);
 
-/* Repacks rows (a multiple of 16) × cols of `type` (row_bytes each) into dst (the
- * same total size). Plain C; valid for any type lv_simd_x16() accepts. */
+/* Bytes of the x16 layout of rows × cols of `type` (0: no such layout). */
+size_t lv_simd_x16_bytes(int type, int64_t rows, int64_t cols);
+
+/* Repacks rows (a multiple of 16) × cols of `type` (row_bytes each) into dst
+ * (lv_simd_x16_bytes). Plain C; valid for any type lv_simd_x16() accepts. */
 void lv_simd_pack_x16(int type, const uint8_t *src, size_t row_bytes, int64_t rows, int64_t cols,
                       uint8_t *dst);
 
