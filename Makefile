@@ -26,7 +26,7 @@ FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%) $(FUZZ_NAMES:%=$(BUILD)/tests/replay_%)
 TESTLIB_OBJ := $(BUILD)/tests/testlib.o
 
-.PHONY: all test asan clean tests-bin fuzz
+.PHONY: all test asan clean tests-bin fuzz bench
 .SECONDARY:
 all: $(BIN)
 
@@ -74,6 +74,11 @@ fuzz:
 	    build-fuzz/corpus-$$t tests/fuzz/corpus/$$t 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|Done' ; \
 	  test -z "$$(ls build-fuzz/crash-$$t-* 2>/dev/null)" || { echo "crash in $$t"; exit 1; }; \
 	done
+
+# Speed against llama.cpp on synthetic files (tests/bench/bench.sh; LLAMA_CPP_BIN=
+# a llama.cpp build's bin folder adds llama-bench, interleaved, and the ratios).
+bench: $(BIN)
+	@LLAVA_EVAL_BIN=./$(BIN) sh tests/bench/bench.sh
 
 clean:
 	rm -rf build build-asan build-fuzz llava-eval llava-eval-asan

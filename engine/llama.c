@@ -58,7 +58,10 @@ struct lv_llama_ctx {
     float *tmp;                     /* [n_batch][n_embd] projection output */
     float *gate, *up;               /* [n_batch][n_ff] */
     float *qh;                      /* [n_threads][head_dim] one f16-rounded query head */
-    float *scores;                  /* [n_threads][n_ctx] one attention row */
+    float *scores;                  /* [n_threads][kt_ld] one attention row */
+    float *kt;                      /* [n_threads][head_dim][kt_ld] one KV head's keys as
+                                       f32, transposed (AVX-512 attention), or NULL */
+    int32_t kt_ld;                  /* n_ctx rounded up to 64 */
     float *rope_cs;                 /* [head_dim] cos, sin pairs for one position */
     void  *scratch;                 /* matmul activation conversion */
     float *logits;                  /* [n_logits][n_vocab] */
@@ -124,7 +127,92 @@ static void vacc_avx2(float *o, float p, const uint16_t *v, int32_t n)
                                                 _mm256_loadu_ps(o + d)));
     vacc_ref(o + d, p, v + d, n - d);
 }
+
+/* AVX-512 attention over a block of query rows sharing one KV head (attend_rows).
+ * Scores: 64 keys at a time, each key's dot a sequential FMA chain over d (keys in
+ * the lanes, K transposed to f32 once per block); ·V: 16 dims per register, a
+ * sequential FMA chain over keys. Each row's arithmetic is the same whatever the
+ * block, so results never depend on batching.
+ *   kt: [hd][ld] f32, keys 0 … n_keys-1 (zero beyond); q: [hd] f16-rounded f32;
+ *   s:  [≥ n_keys rounded up to 64] scores out */
+#define TGT_ATT __attribute__((target("avx2,f16c,fma,avx512f,avx512bw,avx512vl")))
+TGT_ATT static void scores512(const float *kt, int32_t ld, int32_t hd, const float *q, int32_t n_keys, float scale,
+                              float *s)
+{
+    const __m512 sc = _mm512_set1_ps(scale);
+    for (int32_t j = 0; j < n_keys; j += 64) {
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        const float *k = kt + j;
+        for (int32_t d = 0; d < hd; d++, k += ld) {
+            const __m512 qd = _mm512_set1_ps(q[d]);
+            a0 = _mm512_fmadd_ps(qd, _mm512_loadu_ps(k), a0);
+            a1 = _mm512_fmadd_ps(qd, _mm512_loadu_ps(k + 16), a1);
+            a2 = _mm512_fmadd_ps(qd, _mm512_loadu_ps(k + 32), a2);
+            a3 = _mm512_fmadd_ps(qd, _mm512_loadu_ps(k + 48), a3);
+        }
+        _mm512_storeu_ps(s + j, _mm512_mul_ps(a0, sc));
+        _mm512_storeu_ps(s + j + 16, _mm512_mul_ps(a1, sc));
+        _mm512_storeu_ps(s + j + 32, _mm512_mul_ps(a2, sc));
+        _mm512_storeu_ps(s + j + 48, _mm512_mul_ps(a3, sc));
+    }
+}
+
+/* o[0 … hd) = Σ_j p[j]·V[j][off …]; V rows f16 with stride KV; hd ≤ 256, a multiple of 16. */
+TGT_ATT static void pv512(const float *p, const uint16_t *V, int32_t KV, int32_t n_keys, int32_t hd, float *o)
+{
+    __m512 acc[16];
+    const int32_t nv = hd / 16;
+    for (int32_t v = 0; v < nv; v++) acc[v] = _mm512_setzero_ps();
+    for (int32_t j = 0; j < n_keys; j++) {
+        const __m512 pj = _mm512_set1_ps(p[j]);
+        const uint16_t *row = V + (size_t)j * (size_t)KV;
+        for (int32_t v = 0; v < nv; v++)
+            acc[v] = _mm512_fmadd_ps(pj, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 16 * v))), acc[v]);
+    }
+    for (int32_t v = 0; v < nv; v++) _mm512_storeu_ps(o + 16 * v, acc[v]);
+}
+
+/* Keys 0 … n_keys-1 of one KV head (off) to kt [hd][ld] f32, zero up to a multiple of 64. */
+TGT_ATT static void transpose_keys(const uint16_t *K, int32_t KV, int32_t off, int32_t hd, int32_t n_keys, float *kt,
+                                   int32_t ld)
+{
+    const int32_t pad = (n_keys + 63) & ~63;
+    for (int32_t j = 0; j < n_keys; j++) {
+        const uint16_t *row = K + (size_t)j * (size_t)KV + off;
+        for (int32_t d = 0; d < hd; d += 16) {
+            float tmp[16];
+            _mm512_storeu_ps(tmp, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + d))));
+            for (int t = 0; t < 16; t++) kt[(size_t)(d + t) * (size_t)ld + j] = tmp[t];
+        }
+    }
+    for (int32_t d = 0; d < hd; d++)
+        for (int32_t j = n_keys; j < pad; j++) kt[(size_t)d * (size_t)ld + j] = 0.0f;
+}
+
+/* Softmax probabilities rounded to f16 (as f32): p[j] = f16(s[j]·inv) for j < n. */
+TGT_ATT static void round_probs512(float *s, int32_t n, float inv)
+{
+    const __m512 iv = _mm512_set1_ps(inv);
+    int32_t j = 0;
+    for (; j + 16 <= n; j += 16)
+        _mm512_storeu_ps(s + j, _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_mul_ps(_mm512_loadu_ps(s + j), iv),
+                                                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
+    for (; j < n; j++) s[j] = _cvtsh_ss(_cvtss_sh(s[j] * inv, _MM_FROUND_TO_NEAREST_INT));
+}
 #endif
+
+/* 1 when the AVX-512 attention path runs for this model (CPU and head size). */
+static int attn512_ok(const lv_llama_hparams *hp)
+{
+#ifdef HAVE_X86_KERNELS
+    __builtin_cpu_init();
+    return lv_matmul_simd() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && hp->head_dim % 16 == 0 && hp->head_dim <= 256;
+#else
+    (void)hp;
+    return 0;
+#endif
+}
 
 static void pick_attention_kernels(lv_llama *m)
 {
@@ -551,13 +639,16 @@ lv_llama_ctx *lv_llama_ctx_new(const lv_llama *m, int32_t n_ctx, int32_t n_batch
         c->gate = lv_malloc(sizeof(float) * B * F);
         c->up = lv_malloc(sizeof(float) * B * F);
         c->qh = lv_malloc(sizeof(float) * (size_t)hp->head_dim * (size_t)c->n_threads);
-        c->scores = lv_malloc(sizeof(float) * (size_t)n_ctx * (size_t)c->n_threads);
+        c->kt_ld = (n_ctx + 63) & ~63;
+        c->scores = lv_malloc(sizeof(float) * (size_t)c->kt_ld * (size_t)c->n_threads);
+        if (attn512_ok(hp))
+            c->kt = lv_malloc(sizeof(float) * (size_t)hp->head_dim * (size_t)c->kt_ld * (size_t)c->n_threads);
         c->rope_cs = lv_malloc(sizeof(float) * (size_t)hp->head_dim);
         c->scratch = lv_malloc(scratch ? scratch : 1);
         c->logits = lv_malloc(sizeof(float) * (size_t)n_logits * (size_t)hp->n_vocab);
     }
     if (bad || !c->k_cache || !c->v_cache || !c->x || !c->xn || !c->q || !c->k || !c->v || !c->att ||
-        !c->tmp || !c->gate || !c->up || !c->qh || !c->scores || !c->rope_cs || !c->scratch || !c->logits) {
+        !c->tmp || !c->gate || !c->up || !c->qh || !c->scores || (attn512_ok(hp) && !c->kt) || !c->rope_cs || !c->scratch || !c->logits) {
         lv_errorf(err, "out of memory for a context of %d positions", n_ctx);
         lv_llama_ctx_free(c);
         return NULL;
@@ -569,7 +660,7 @@ void lv_llama_ctx_free(lv_llama_ctx *c)
 {
     if (!c) return;
     void *bufs[] = {c->k_cache, c->v_cache, c->x, c->xn, c->q, c->k, c->v, c->att, c->tmp,
-                    c->gate, c->up, c->qh, c->scores, c->rope_cs, c->scratch, c->logits};
+                    c->gate, c->up, c->qh, c->scores, c->kt, c->rope_cs, c->scratch, c->logits};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) lv_free(bufs[i]);
     lv_free(c);
 }
@@ -651,7 +742,7 @@ static void attend_head(lv_llama_ctx *c, int32_t l, int32_t pos, int32_t h, cons
     const uint16_t *K = c->k_cache + (size_t)l * (size_t)c->n_ctx * (size_t)KV;
     const uint16_t *V = c->v_cache + (size_t)l * (size_t)c->n_ctx * (size_t)KV;
     const float scale = 1.0f / sqrtf((float)hd);
-    float *qh = c->qh + (size_t)ith * (size_t)hd, *s = c->scores + (size_t)ith * (size_t)c->n_ctx;
+    float *qh = c->qh + (size_t)ith * (size_t)hd, *s = c->scores + (size_t)ith * (size_t)c->kt_ld;
     const int32_t off = (h / n_gqa) * hd;
     for (int32_t d = 0; d < hd; d++) qh[d] = round_f16(q[h * hd + d]);
     float mx = -INFINITY;
@@ -671,18 +762,66 @@ static void attend_head(lv_llama_ctx *c, int32_t l, int32_t pos, int32_t h, cons
         c->m->vacc(o, round_f16(s[j] * inv), V + (size_t)j * (size_t)KV + off, hd);
 }
 
-/* Attention of rows 0 … nb-1 of a chunk, on the pool: the (row, head) items are dealt
- * round-robin so the longer rows of a causal prefill spread over every thread. */
+#ifdef HAVE_X86_KERNELS
+/* AVX-512 attention of rows b0 … b1-1 of the chunk for the query heads of KV head g
+ * (same softmax as attend_head: f32 scores, max, expf, sum in double, f16 probs). */
+TGT_ATT static void attend_rows(lv_llama_ctx *c, int32_t l, int32_t g, int32_t b0, int32_t b1, int ith)
+{
+    const lv_llama_hparams *hp = &c->m->hp;
+    const int32_t hd = hp->head_dim, n_gqa = hp->n_head / hp->n_head_kv, KV = hp->n_embd_kv, E = hp->n_embd;
+    const uint16_t *K = c->k_cache + (size_t)l * (size_t)c->n_ctx * (size_t)KV;
+    const uint16_t *V = c->v_cache + (size_t)l * (size_t)c->n_ctx * (size_t)KV;
+    const float scale = 1.0f / sqrtf((float)hd);
+    float *qh = c->qh + (size_t)ith * (size_t)hd, *s = c->scores + (size_t)ith * (size_t)c->kt_ld;
+    float *kt = c->kt + (size_t)ith * (size_t)hd * (size_t)c->kt_ld;
+    const int32_t off = g * hd;
+    transpose_keys(K, KV, off, hd, c->n_past + b1, kt, c->kt_ld);
+    for (int32_t b = b0; b < b1; b++) {
+        const int32_t pos = c->n_past + b;
+        for (int32_t h = g * n_gqa; h < (g + 1) * n_gqa; h++) {
+            const float *q = c->q + (size_t)b * E + (size_t)h * hd;
+            for (int32_t d = 0; d < hd; d++) qh[d] = round_f16(q[d]);
+            scores512(kt, c->kt_ld, hd, qh, pos + 1, scale, s);
+            float mx = -INFINITY;
+            for (int32_t j = 0; j <= pos; j++)
+                if (s[j] > mx) mx = s[j];
+            double sum = 0.0;
+            for (int32_t j = 0; j <= pos; j++) {
+                s[j] = expf(s[j] - mx);
+                sum += (double)s[j];
+            }
+            round_probs512(s, pos + 1, (float)(1.0 / sum));
+            pv512(s, V + off, KV, pos + 1, hd, c->att + (size_t)b * E + (size_t)h * hd);
+        }
+    }
+}
+#endif
+
+/* Attention of rows 0 … nb-1 of a chunk, on the pool. AVX-512: items are (KV head,
+ * block of ATT_ROWS rows), dealt round-robin; otherwise (row, head) items. */
 typedef struct {
     lv_llama_ctx *c;
     int32_t l, nb;
 } attn_job;
+
+enum { ATT_ROWS = 32 };
 
 static void attend_part(void *arg, int ith, int nth)
 {
     const attn_job *j = arg;
     lv_llama_ctx *c = j->c;
     const int32_t H = c->m->hp.n_head, E = c->m->hp.n_embd;
+#ifdef HAVE_X86_KERNELS
+    if (c->kt) {
+        const int32_t G = c->m->hp.n_head_kv, nblk = (j->nb + ATT_ROWS - 1) / ATT_ROWS;
+        for (int64_t it = ith; it < (int64_t)nblk * G; it += nth) {
+            const int32_t blk = (int32_t)(nblk - 1 - it / G), g = (int32_t)(it % G);   /* longest first */
+            const int32_t b0 = blk * ATT_ROWS, b1 = b0 + ATT_ROWS < j->nb ? b0 + ATT_ROWS : j->nb;
+            attend_rows(c, j->l, g, b0, b1, ith);
+        }
+        return;
+    }
+#endif
     for (int64_t it = ith; it < (int64_t)j->nb * H; it += nth) {
         const int32_t b = (int32_t)(it / H), h = (int32_t)(it % H);
         attend_head(c, j->l, c->n_past + b, h, c->q + (size_t)b * E, c->att + (size_t)b * E, ith);

@@ -34,13 +34,14 @@ static const text_shape shapes[] = {
 };
 
 static const char *o_shape, *o_type, *o_out;
-static long o_seed = 1;
+static long o_seed = 1, o_embd = 4096;
 
 static const cli_opt opts[] = {
-    {0, "shape", CLI_STR, &o_shape, "NAME", "tinyllama-1.1b | llava-1.5-7b | llava-1.5-13b | llava-1.6-mistral-7b", 0, 0},
+    {0, "shape", CLI_STR, &o_shape, "NAME", "tinyllama-1.1b | llava-1.5-7b | llava-1.5-13b | llava-1.6-mistral-7b | clip-vit-l-336", 0, 0},
     {0, "type", CLI_STR, &o_type, "TYPE", "F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K … Q6_K, Q4_K_M, Q5_K_M", 0, 0},
     {'o', "output", CLI_STR, &o_out, "FILE", "the GGUF file to write", 0, 0},
     {0, "seed", CLI_INT, &o_seed, "S", "random seed (default 1)", 0, 4294967295.0},
+    {0, "n-embd", CLI_INT, &o_embd, "E", "clip-vit-l-336: the text model width the projector feeds (default 4096)", 256, 16384},
     {0, NULL, 0, NULL, NULL, NULL, 0, 0},
 };
 
@@ -92,12 +93,16 @@ typedef struct {
     int n, cap;
 } buf_list;
 
-/* Adds tensor `name` of ne = [cols, rows] (rows = 1: a 1-D norm of ones). */
-static int add_tensor(lv_gguf_writer *w, buf_list *bl, const char *name, int type, uint64_t cols,
-                      uint64_t rows, lv_error *err)
+/* Adds tensor `name` of `type` with n_dims dimensions ne (ne[0] values per row).
+ * fill: 0 ones (norm gains), 1 random (σ 0.02), 2 zeros (biases). */
+static int add_tensor_nd(lv_gguf_writer *w, buf_list *bl, const char *name, int type, int n_dims,
+                         const uint64_t *ne, int fill, lv_error *err)
 {
-    uint64_t rb;
-    if (lv_type_row_bytes(type, cols, &rb) != 0) return lv_errorf(err, "%s: %llu values are not whole %s blocks", name, (unsigned long long)cols, lv_type_info(type)->name);
+    uint64_t rb, rows = 1;
+    for (int d = 1; d < n_dims; d++) rows *= ne[d];
+    const uint64_t cols = ne[0];
+    if (lv_type_row_bytes(type, cols, &rb) != 0)
+        return lv_errorf(err, "%s: %llu values are not whole %s blocks", name, (unsigned long long)cols, lv_type_info(type)->name);
     uint8_t *data = malloc((size_t)(rb * rows));
     if (!data) return lv_errorf(err, "out of memory for %s", name);
     if (bl->n == bl->cap) {
@@ -111,18 +116,84 @@ static int add_tensor(lv_gguf_writer *w, buf_list *bl, const char *name, int typ
         bl->cap = cap;
     }
     bl->bufs[bl->n++] = data;
-    if (rows == 1 && type == LV_TYPE_F32) {   /* norm weights */
+    if (fill != 1) {
+        if (type != LV_TYPE_F32) return lv_errorf(err, "%s: constant fill needs F32", name);
         float *f = (float *)data;
-        for (uint64_t i = 0; i < cols; i++) f[i] = 1.0f;
-        uint64_t ne[1] = {cols};
-        return lv_gguf_w_tensor(w, name, type, 1, ne, data, err);
+        for (uint64_t i = 0; i < cols * rows; i++) f[i] = fill == 0 ? 1.0f : 0.0f;
+    } else {
+        uint8_t *pool = row_pool(type, cols, rb, 0.02f);
+        if (!pool) return lv_errorf(err, "out of memory for %s", name);
+        for (uint64_t r = 0; r < rows; r++) {
+            memcpy(data + r * rb, pool + (rng % POOL) * rb, (size_t)rb);
+            urand();
+        }
+        free(pool);
     }
-    uint8_t *pool = row_pool(type, cols, rb, 0.02f);
-    if (!pool) return lv_errorf(err, "out of memory for %s", name);
-    for (uint64_t r = 0; r < rows; r++) memcpy(data + r * rb, pool + (rng % POOL) * rb, (size_t)rb), urand();
-    free(pool);
+    return lv_gguf_w_tensor(w, name, type, n_dims, ne, data, err);
+}
+
+/* A 2-D weight of ne = [cols, rows] (random), or with rows = 1 an F32 norm of ones. */
+static int add_tensor(lv_gguf_writer *w, buf_list *bl, const char *name, int type, uint64_t cols,
+                      uint64_t rows, lv_error *err)
+{
     uint64_t ne[2] = {cols, rows};
-    return lv_gguf_w_tensor(w, name, type, 2, ne, data, err);
+    if (rows == 1 && type == LV_TYPE_F32) return add_tensor_nd(w, bl, name, type, 1, ne, 0, err);
+    return add_tensor_nd(w, bl, name, type, 2, ne, 1, err);
+}
+
+/* The CLIP ViT-L/14-336 mmproj of LLaVA-1.5 (llava-gguf.md §2): F16 weights, F32
+ * norms and biases, 23 stored blocks, projector mlp to n_embd. */
+static int write_clip(lv_gguf_writer *w, buf_list *bl, uint32_t E, lv_error *err)
+{
+    const uint32_t H = 1024, F = 4096, P = 14, S = 336, NB = 23, NPOS = (S / P) * (S / P) + 1;
+    const float mean[3] = {0.48145466f, 0.4578275f, 0.40821073f}, stdv[3] = {0.26862954f, 0.26130258f, 0.27577711f};
+    char name[96];
+    if (lv_gguf_w_str(w, "general.architecture", "clip", err) || lv_gguf_w_u32(w, "general.file_type", 1, err) ||
+        lv_gguf_w_str(w, "general.description", "image encoder for LLaVA", err) ||
+        lv_gguf_w_str(w, "general.name", "openai/clip-vit-large-patch14-336", err) ||
+        lv_gguf_w_bool(w, "clip.has_text_encoder", 0, err) || lv_gguf_w_bool(w, "clip.has_vision_encoder", 1, err) ||
+        lv_gguf_w_bool(w, "clip.has_llava_projector", 1, err) || lv_gguf_w_str(w, "clip.projector_type", "mlp", err) ||
+        lv_gguf_w_bool(w, "clip.use_gelu", 0, err) || lv_gguf_w_u32(w, "clip.vision.image_size", S, err) ||
+        lv_gguf_w_u32(w, "clip.vision.patch_size", P, err) || lv_gguf_w_u32(w, "clip.vision.embedding_length", H, err) ||
+        lv_gguf_w_u32(w, "clip.vision.feed_forward_length", F, err) ||
+        lv_gguf_w_u32(w, "clip.vision.projection_dim", 768, err) ||
+        lv_gguf_w_u32(w, "clip.vision.attention.head_count", 16, err) ||
+        lv_gguf_w_f32(w, "clip.vision.attention.layer_norm_epsilon", 1e-5f, err) ||
+        lv_gguf_w_u32(w, "clip.vision.block_count", NB, err) ||
+        lv_gguf_w_arr(w, "clip.vision.image_mean", LV_GGUF_FLOAT32, mean, 3, err) ||
+        lv_gguf_w_arr(w, "clip.vision.image_std", LV_GGUF_FLOAT32, stdv, 3, err))
+        return -1;
+    const uint64_t pe[4] = {P, P, 3, H}, h1[1] = {H}, pos[2] = {H, NPOS};
+    if (add_tensor_nd(w, bl, "v.patch_embd.weight", LV_TYPE_F16, 4, pe, 1, err) ||
+        add_tensor_nd(w, bl, "v.class_embd", LV_TYPE_F32, 1, h1, 1, err) ||
+        add_tensor_nd(w, bl, "v.position_embd.weight", LV_TYPE_F16, 2, pos, 1, err) ||
+        add_tensor_nd(w, bl, "v.pre_ln.weight", LV_TYPE_F32, 1, h1, 0, err) ||
+        add_tensor_nd(w, bl, "v.pre_ln.bias", LV_TYPE_F32, 1, h1, 2, err))
+        return -1;
+    for (uint32_t l = 0; l < NB; l++) {
+        const struct { const char *n; uint64_t c, r; } ws[] = {
+            {"attn_q", H, H}, {"attn_k", H, H}, {"attn_v", H, H}, {"attn_out", H, H}, {"ffn_down", H, F}, {"ffn_up", F, H},
+        };
+        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) {
+            const uint64_t b[1] = {ws[i].r};
+            snprintf(name, sizeof name, "v.blk.%u.%s.weight", l, ws[i].n);
+            if (add_tensor(w, bl, name, LV_TYPE_F16, ws[i].c, ws[i].r, err)) return -1;
+            snprintf(name, sizeof name, "v.blk.%u.%s.bias", l, ws[i].n);
+            if (add_tensor_nd(w, bl, name, LV_TYPE_F32, 1, b, 2, err)) return -1;
+        }
+        const char *lns[] = {"ln1", "ln2"};
+        for (int i = 0; i < 2; i++) {
+            snprintf(name, sizeof name, "v.blk.%u.%s.weight", l, lns[i]);
+            if (add_tensor_nd(w, bl, name, LV_TYPE_F32, 1, h1, 0, err)) return -1;
+            snprintf(name, sizeof name, "v.blk.%u.%s.bias", l, lns[i]);
+            if (add_tensor_nd(w, bl, name, LV_TYPE_F32, 1, h1, 2, err)) return -1;
+        }
+    }
+    const uint64_t e1[1] = {E};
+    return add_tensor(w, bl, "mm.0.weight", LV_TYPE_F16, H, E, err) ||
+           add_tensor_nd(w, bl, "mm.0.bias", LV_TYPE_F32, 1, e1, 2, err) ||
+           add_tensor(w, bl, "mm.2.weight", LV_TYPE_F16, E, E, err) ||
+           add_tensor_nd(w, bl, "mm.2.bias", LV_TYPE_F32, 1, e1, 2, err) ? -1 : 0;
 }
 
 static int file_type_of(int type, int mix)
@@ -190,7 +261,20 @@ int cmd_model_synth(int argc, char **argv)
     int npos;
     int prc = cli_parse(&spec, argc, argv, pos, 1, &npos);
     if (prc) return prc > 0 ? CLI_OK : CLI_USAGE;
-    if (!o_shape || !o_type || !o_out) return cli_error("model synth", "--shape, --type and -o are required");
+    if (!o_shape || !o_out) return cli_error("model synth", "--shape and -o are required");
+    if (strcmp(o_shape, "clip-vit-l-336") == 0) {   /* the mmproj: always F16 */
+        lv_error e = {{0}};
+        buf_list b = {0};
+        lv_gguf_writer *cw = lv_gguf_writer_new();
+        rng = 0x9e3779b97f4a7c15ull ^ (uint64_t)o_seed * 0x2545f4914f6cdd1dull;
+        int r = !cw || write_clip(cw, &b, (uint32_t)o_embd, &e) || lv_gguf_w_save(cw, o_out, &e)
+                    ? cli_error(o_out, "%s", cw ? e.msg : "out of memory") : CLI_OK;
+        for (int i = 0; i < b.n; i++) free(b.bufs[i]);
+        free(b.bufs);
+        lv_gguf_writer_free(cw);
+        return r;
+    }
+    if (!o_type) return cli_error("model synth", "--type is required for a text model");
     const text_shape *S = NULL;
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
         if (strcmp(o_shape, shapes[i].name) == 0) S = &shapes[i];
