@@ -252,10 +252,10 @@ static const char style[] =
     "section{margin:18px 0 28px}h2{border-bottom:2px solid #d1d5db;padding-bottom:4px}h3{margin:18px 0 6px}"
     "table{border-collapse:collapse;margin:6px 0;background:#fff}th,td{border:1px solid #d1d5db;padding:3px 7px;"
     "text-align:left;vertical-align:top}th{background:#f3f4f6}td.n{text-align:right;font-variant-numeric:tabular-nums}"
-    ".dim{color:#6b7280}.charts{display:flex;flex-wrap:wrap;gap:10px}figure.chart{margin:0;background:#fff;"
+    ".dim{color:#6b7280}.charts{display:flex;flex-wrap:wrap;gap:10px;align-items:flex-start}figure.chart{margin:0;background:#fff;"
     "border:1px solid #e5e7eb}svg text{font-family:system-ui,sans-serif}.ct{font-size:13px;font-weight:600}"
     ".tk{font-size:10px;fill:#4b5563}.al{font-size:11px;fill:#374151}.lg{font-size:11px;fill:#111}"
-    ".grid{stroke:#eee}.frame{fill:none;stroke:#9ca3af}.diag{stroke:#9ca3af;stroke-dasharray:4 3}"
+    ".grid{stroke:#eee}.chance{stroke:#b91c1c;stroke-dasharray:6 4;stroke-width:1.2}.frame{fill:none;stroke:#9ca3af}.diag{stroke:#9ca3af;stroke-dasharray:4 3}"
     ".mark{stroke:#6b7280;stroke-dasharray:2 2}.err{stroke:#111;stroke-width:1.2}"
     "pre{white-space:pre-wrap;word-break:break-all;background:#fff;border:1px solid #e5e7eb;padding:6px;max-height:300px;overflow:auto}"
     ".ok{background:#dcfce7;color:#14532d}.bad{background:#fee2e2;color:#7f1d1d}.er{background:#fef3c7;color:#78350f}"
@@ -449,6 +449,8 @@ static void union_res(hw *h, const char *suite, iset *out)
     qsort(out->v, out->n, sizeof out->v[0], icmp);
 }
 
+static int run_suite_yesno(hw *h, const rp_run *r, const char *suite);
+
 static void section_resolution(hw *h)
 {
     FILE *f = h->f;
@@ -482,8 +484,13 @@ static void section_resolution(hw *h)
         }
         char title[160];
         snprintf(title, sizeof title, "%.100s: accuracy vs resolution", su.s[s]);
+        int yes_no = 1;
+        for (size_t i = 0; i < h->nruns; i++)
+            if (collect(h, &h->runs[i], su.s[s], NULL, ANY_RES, NULL, ANY_DETAIL) && !run_suite_yesno(h, &h->runs[i], su.s[s]))
+                yes_no = 0;
         rs_chart c = {.title = title, .xlabel = "input resolution (px, longer side)", .ylabel = "accuracy",
-                      .xlog = 1, .ypercent = 1, .xticks = xt, .xtick_labels = xl, .nxticks = rs.n};
+                      .xlog = 1, .ypercent = 1, .xticks = xt, .xtick_labels = xl, .nxticks = rs.n,
+                      .hline = yes_no ? 0.5 : 0, .hline_label = "chance"};
         rs_line_chart(f, &c, se, ns);
         /* per category, one chart per run and quant */
         for (size_t i = 0; i < h->nruns; i++) {
@@ -543,6 +550,7 @@ static void section_detail(hw *h)
             details_of(r, su.s[s], &ds);
             if (ds.n == 0) continue;
             any = 1;
+            int yes_no = run_suite_yesno(h, r, su.s[s]);
             res_of(r, su.s[s], &rs);
             double xt[MAX_SET];
             const char *xl[MAX_SET];
@@ -567,12 +575,13 @@ static void section_detail(hw *h)
                 snprintf(title, sizeof title, "%.60s: accuracy by detail size", su.s[s]);
                 rs_chart c = {.title = title, .xlabel = "input resolution (px, longer side)", .ylabel = "accuracy",
                               .xlog = 1, .ypercent = 1, .xticks = xt, .xtick_labels = xl, .nxticks = rs.n,
-                              .width = 560, .height = 340};
+                              .width = 560, .height = 340, .hline = yes_no ? 0.5 : 0, .hline_label = "chance"};
                 rs_line_chart(f, &c, se, ds.n);
                 /* the same numbers as a heat map: rows detail size, columns resolution */
                 fputs("<table class=\"heatmap\"><thead><tr><th>detail \\ resolution</th>", f);
                 for (size_t k = 0; k < rs.n; k++) fprintf(f, "<th>%s</th>", xl[k]);
-                fputs("</tr></thead><tbody>", f);
+                fputs("<th title=\"smallest resolution from which every larger one reaches 90%\">&ge; 90% from</th>"
+                      "</tr></thead><tbody>", f);
                 for (size_t d = 0; d < ds.n; d++) {
                     fprintf(f, "<tr><th>%d px</th>", ds.v[d]);
                     for (size_t k = 0; k < rs.n; k++) {
@@ -582,7 +591,9 @@ static void section_detail(hw *h)
                         h_pct(h, cv[d].y[k], 0);
                         fputs("</td>", f);
                     }
-                    fputs("</tr>", f);
+                    size_t from = rs.n;
+                    while (from > 0 && cv[d].y[from - 1] >= 0.9) from--;
+                    fprintf(f, "<td class=\"n\">%s</td></tr>", from < rs.n ? xl[from] : "never");
                 }
                 fputs("</tbody></table></div>", f);
             }
@@ -919,8 +930,27 @@ static void section_quant(hw *h)
             any = 1;
             char title[160];
             snprintf(title, sizeof title, "%.80s: accuracy vs bits per weight", su.s[s]);
+            /* ticks at the quants drawn, named */
+            double bt[MAX_SET];
+            const char *bl[MAX_SET];
+            char bn[MAX_SET][48];
+            size_t nb = 0;
+            for (size_t i = 0; i < h->nruns; i++) {
+                sset qs;
+                quants_of(&h->runs[i], su.s[s], &qs);
+                for (size_t q = 0; q < qs.n && nb < MAX_SET; q++) {
+                    double bpw = rp_quant_bpw(qs.s[q]);
+                    int dup = 0;
+                    for (size_t t = 0; t < nb; t++) dup |= bt[t] == bpw;
+                    if (bpw <= 0 || dup) continue;
+                    snprintf(bn[nb], sizeof bn[nb], "%.12s (%g)", qs.s[q], bpw);
+                    bt[nb] = bpw;
+                    bl[nb] = bn[nb];
+                    nb++;
+                }
+            }
             rs_chart c = {.title = title, .xlabel = "bits per weight (quant type)", .ylabel = "accuracy (all resolutions)",
-                          .xlog = 1, .ypercent = 1};
+                          .xlog = 1, .ypercent = 1, .xticks = bt, .xtick_labels = bl, .nxticks = nb};
             fputs("<div class=\"charts\">", f);
             rs_line_chart(f, &c, se, ns);
             fputs("</div>", f);

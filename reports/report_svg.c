@@ -74,6 +74,13 @@ static void axes(FILE *f, const rs_chart *c, const frame *fr, int w, int h, int 
             else fprintf(f, "%g", c->xticks[i]);
             fputs("</text>", f);
         }
+    } else if (xauto && fr->xlog && fr->x1 / fr->x0 >= 10) {
+        /* powers of ten on a log axis */
+        for (double v = pow(10, ceil(log10(fr->x0))); v <= fr->x1 * 1.0000001; v *= 10) {
+            double x = fx(fr, v);
+            fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"grid\"/>", x, fr->py0, x, fr->py1);
+            fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" class=\"tk\">%g</text>", x, fr->py0 + 14, v);
+        }
     } else if (xauto) {
         for (int i = 0; i <= 4; i++) {
             double v = fr->xlog ? exp(log(fr->x0) + (log(fr->x1) - log(fr->x0)) * i / 4) : fr->x0 + (fr->x1 - fr->x0) * i / 4;
@@ -133,6 +140,13 @@ void rs_line_chart(FILE *f, const rs_chart *c, const rs_series *s, size_t ns)
     if (c->diagonal)
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"diag\"/>", fx(&fr, fr.x0),
                 fy(&fr, fr.y0), fx(&fr, fr.x1), fy(&fr, fr.y1));
+    if (c->hline > 0 && isfinite(c->hline)) {
+        double y = fy(&fr, c->hline);
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"chance\"/>", fr.px0, y, fr.px1, y);
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" class=\"tk\">", fr.px1 - 3, y - 3);
+        report_html(f, c->hline_label);
+        fputs("</text>", f);
+    }
     for (size_t i = 0; i < c->nvmarks; i++) {
         if (c->xlog && !(c->vmarks[i] > 0)) continue;
         double x = fx(&fr, c->vmarks[i]);

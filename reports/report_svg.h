@@ -30,6 +30,8 @@ typedef struct {
     const char *const *xtick_labels;
     size_t nxticks;
     int    diagonal;             /* draw y = x (ROC) */
+    double hline;                /* a dashed horizontal reference (e.g. chance), NaN or 0 for none */
+    const char *hline_label;
     const double *vmarks;        /* vertical reference lines with labels */
     const char *const *vmark_labels;
     size_t nvmarks;
