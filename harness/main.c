@@ -21,6 +21,7 @@ static const command commands[] = {
     {"suite",    cmd_suite,    "make, import, fetch and list evaluation suites"},
     {"compare",  cmd_compare,  "compare two runs sample by sample; regression gates, JUnit"},
     {"report",   cmd_report,   "write the self-contained HTML report of runs"},
+    {"export",   cmd_export,   "write result rows as CSV or JSON Lines"},
 };
 
 static void usage(FILE *out)

@@ -39,6 +39,7 @@ static void parse_logprobs(rp_arena *a, rp_row *r, const char *json)
 {
     cJSON *root = cJSON_Parse(json);
     const cJSON *arr = root;
+    r->logprobs_is_json = root != NULL;
     if (cJSON_IsObject(root)) arr = cJSON_GetObjectItemCaseSensitive(root, "tokens");
     if (!cJSON_IsArray(arr)) goto done;
     int n = cJSON_GetArraySize(arr);
@@ -74,11 +75,12 @@ done:
     cJSON_Delete(root);
 }
 
-static int parse_detail(const char *json)
+static int parse_detail(const char *json, int *is_json)
 {
     int v = -1;
     double d;
     cJSON *root = cJSON_Parse(json);
+    *is_json = root != NULL;
     if (cJSON_IsObject(root) && num_of(cJSON_GetObjectItemCaseSensitive(root, "detail_px"), &d) && d >= 0 &&
         d <= 1e6)
         v = (int)d;
@@ -119,7 +121,8 @@ static int row_cb(void *vctx, const store_result *s)
     r->encode_ms = s->encode_ms;
     r->prefill_ms = s->prefill_ms;
     r->decode_ms = s->decode_ms;
-    r->detail_px = s->meta_json ? parse_detail(s->meta_json) : -1;
+    r->detail_px = s->meta_json ? parse_detail(s->meta_json, &r->meta_is_json) : -1;
+    r->logprobs_json = rp_strdup(a, s->logprobs_json);
     if (s->logprobs_json) parse_logprobs(a, r, s->logprobs_json);
     if (a->failed) { c->oom = 1; return 1; }
     run->nrows++;

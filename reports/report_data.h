@@ -49,6 +49,8 @@ typedef struct {
     int      detail_px;      /* meta.detail_px, -1 when absent */
     rp_token *tok;           /* [ntok] answer tokens, NULL when none stored */
     int      ntok;
+    const char *logprobs_json;        /* as stored */
+    int      meta_is_json, logprobs_is_json;   /* the stored text parsed as JSON */
 } rp_row;
 
 /* One stored metric (the metrics table). */

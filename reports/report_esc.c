@@ -123,3 +123,36 @@ void report_json_num(FILE *f, double v)
     }
     fputs(buf, f);
 }
+
+void report_json_raw(FILE *f, const char *json, int parsed_ok)
+{
+    if (!json) { fputs("null", f); return; }
+    const unsigned char *p = (const unsigned char *)json;
+    size_t n = strlen(json), i = 0;
+    int plain = parsed_ok;
+    while (plain && i < n) {
+        uint32_t cp;
+        size_t len = utf8_next(p + i, n - i, &cp);
+        if ((cp == 0xFFFD && len == 1) || cp < 0x20 || cp == '<' || cp == 0x2028 || cp == 0x2029)
+            plain = 0;
+        i += len;
+    }
+    if (plain) fputs(json, f);
+    else report_json_str(f, json);
+}
+
+void report_csv(FILE *f, const char *s)
+{
+    if (!s) return;
+    int quote = strpbrk(s, ",\"\r\n") != NULL;
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s), i = 0;
+    if (quote) fputc('"', f);
+    while (i < n) {
+        uint32_t cp;
+        i += utf8_next(p + i, n - i, &cp);
+        if (cp == '"') fputs("\"\"", f);
+        else put_utf8(f, cp);
+    }
+    if (quote) fputc('"', f);
+}

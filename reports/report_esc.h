@@ -22,5 +22,9 @@ void report_html_n(FILE *f, const char *s, size_t n);     /* at most n bytes, cu
 void report_xml(FILE *f, const char *s);
 void report_json_str(FILE *f, const char *s);             /* "..." with quotes; NULL -> null */
 void report_json_num(FILE *f, double v);                  /* round-trip %.17g; NaN/inf -> null */
+/* JSON text from elsewhere: written as is when it is valid UTF-8 without raw
+ * control bytes or '<' (a parser already accepted it), else as a JSON string. */
+void report_json_raw(FILE *f, const char *json, int parsed_ok);
+void report_csv(FILE *f, const char *s);                  /* RFC 4180 field; NULL -> empty */
 
 #endif

@@ -5,6 +5,7 @@
  * elements present, no script error, no dialog, hostile text rendered as text. */
 #include "tests/test.h"
 
+#include <cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -304,11 +305,57 @@ static void test_report_errors(void)
     }
 }
 
+/* export: every row, JSONL lines parse (cJSON), CSV parses with python3's csv module
+ * with the same number of fields on every record, hostile text included. */
+static void test_export(void)
+{
+    const char *db = hostile_store();
+    if (!db) T_SKIP("no store");
+    t_proc p;
+    const char *argv[] = {"export", "--db", db, "--format", "jsonl", NULL};
+    t_run(&p, NULL, 0, argv);
+    T_EQ_INT(p.rc, 0);
+    int lines = 0;
+    for (char *line = p.out, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+        nl = strchr(line, '\n');
+        if (nl) *nl = 0;
+        cJSON *o = cJSON_Parse(line);
+        T_CHECK(o != NULL, "JSONL line %d parses: %s", lines, line);
+        const cJSON *sid = o ? cJSON_GetObjectItem(o, "sample_id") : NULL;
+        if (cJSON_IsString(sid) && strcmp(sid->valuestring, "<b>1") == 0) {
+            /* meta {"detail_px": 1e308} is valid JSON: kept as an object */
+            T_CHECK(cJSON_IsObject(cJSON_GetObjectItem(o, "meta")), "meta as JSON");
+            T_EQ_STR(cJSON_GetObjectItem(o, "output")->valuestring, attacks[1]);
+        }
+        if (cJSON_IsString(sid) && strcmp(sid->valuestring, "\"'0") == 0)   /* logprobs "{{{" */
+            T_CHECK(cJSON_IsString(cJSON_GetObjectItem(o, "logprobs")), "bad JSON kept as text");
+        cJSON_Delete(o);
+        lines++;
+    }
+    T_EQ_INT(lines, 8);
+    t_proc_free(&p);
+    char csv[300], cmd[800];
+    snprintf(csv, sizeof csv, "%s/export.csv", t_tmpdir());
+    const char *argv2[] = {"export", "--db", db, "--format", "csv", "-o", csv, NULL};
+    t_run(&p, NULL, 0, argv2);
+    T_EQ_INT(p.rc, 0);
+    t_proc_free(&p);
+    snprintf(cmd, sizeof cmd, "python3 -c \"import csv,sys; r=list(csv.reader(open(sys.argv[1], newline='', "
+             "encoding='utf-8'))); sys.exit(0 if len(r) == 9 and set(map(len, r)) == {22} and "
+             "r[1][13] == '</script><script>alert(1)</script>' else 1)\" %s", csv);
+    T_CHECK(system(cmd) == 0, "CSV parses with 9 records of 22 fields");
+    const char *argv3[] = {"export", "--db", db, "--format", "xml", NULL};
+    t_run(&p, NULL, 0, argv3);
+    T_EQ_INT(p.rc, 2);
+    t_proc_free(&p);
+}
+
 int main(void)
 {
     T_RUN(test_escaping);
     T_RUN(test_rich_report);
     T_RUN(test_hostile_report);
     T_RUN(test_report_errors);
+    T_RUN(test_export);
     T_MAIN_END();
 }
