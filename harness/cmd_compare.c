@@ -34,6 +34,8 @@ static const cli_spec spec = {
     "one quant and they differ, by (sample, resolution): a quantization comparison. Per suite, resolution\n"
     "and quant: accuracy (McNemar exact test), score (sign-flip test), POPE precision/recall/F1/yes-ratio,\n"
     "each with a paired image-bootstrap 95% interval of the delta; p-values Holm-adjusted over all tests.\n"
+    "A gate counts a drop as significant when its Holm-adjusted p < 0.05, or, for precision, recall and F1\n"
+    "(no exact test), when the delta's 95% interval lies wholly below 0.\n"
     "With stored top-k log-probs: KL divergence, same-top rate and delta-p of the answer tokens.\n"
     "Metrics: accuracy, score, pope_precision, pope_recall, pope_f1, pope_yes_ratio.\n"
     "Exit status: 0 no gate crossed, 3 a gate crossed, 2 bad input or runs not comparable.",

@@ -101,7 +101,11 @@ static int pair_group_cmp(const void *a, const void *b)
     const cmp_pair *x = a, *y = b;
     int c = strcmp(nz(x->base->suite), nz(y->base->suite));
     if (c) return c;
-    if (x->base->resolution != y->base->resolution) return x->base->resolution < y->base->resolution ? -1 : 1;
+    if (x->base->resolution != y->base->resolution) {
+        /* ascending, native (0) last */
+        unsigned rx = (unsigned)x->base->resolution - 1u, ry = (unsigned)y->base->resolution - 1u;
+        return rx < ry ? -1 : 1;
+    }
     if ((c = strcmp(nz(x->base->quant), nz(y->base->quant)))) return c;
     if ((c = strcmp(nz(x->cand->quant), nz(y->cand->quant)))) return c;
     return strcmp(nz(x->base->sample_id), nz(y->base->sample_id));
@@ -653,8 +657,11 @@ void cmp_print_text(FILE *f, const cmp_result *r)
         const stats_quant_report *t = &g->tokens;
         fputs("\nanswer tokens ", f);
         put_plain(f, g->suite, 40);
-        fprintf(f, " res %s %s -> %s: %zu positions\n", res_name(g->resolution, rb), g->quant_base, g->quant_cand,
-                t->n);
+        fprintf(f, " res %s ", res_name(g->resolution, rb));
+        put_plain(f, g->quant_base, 20);
+        fputs(" -> ", f);
+        put_plain(f, g->quant_cand, 20);
+        fprintf(f, ": %zu positions\n", t->n);
         fprintf(f, "  mean KLD %.6f +/- %.6f, max %.6f, 99.9%% %.6f, 99%% %.6f, median %.6f, min %.6f\n",
                 t->kl.mean, t->kl.mean_err, t->kl.max, stats_summary_pct(&t->kl, 0.999),
                 stats_summary_pct(&t->kl, 0.99), stats_summary_pct(&t->kl, 0.5), t->kl.min);
@@ -668,9 +675,12 @@ void cmp_print_text(FILE *f, const cmp_result *r)
         static const char *const st[] = {"pass", "CROSSED", "n/a"};
         fprintf(f, "  %-7s %s (", st[gr->status], gr->gate->metric);
         put_plain(f, gr->group->suite, 40);
-        fprintf(f, " res %s quant %s)", res_name(gr->group->resolution, rb), gr->group->quant_cand);
+        fprintf(f, " res %s quant ", res_name(gr->group->resolution, rb));
+        put_plain(f, gr->group->quant_cand, 20);
+        fputc(')', f);
         if (gr->status != 2)
-            fprintf(f, ": worse by %.2f points, allowed %.2f, %s\n", 100 * gr->worsening + 0.0, 100 * gr->gate->max_drop,
+            fprintf(f, ": %s by %.2f points, allowed %.2f worse, %s\n", gr->worsening > 0 ? "worse" : "not worse",
+                    fabs(100 * gr->worsening), 100 * gr->gate->max_drop,
                     gr->significant ? "significant" : "not significant");
         else fputs(": metric not available\n", f);
     }
