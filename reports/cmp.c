@@ -59,6 +59,8 @@ static void append(char *buf, size_t cap, const char *what)
     size_t n = strlen(buf);
     if (n + 3 >= cap) return;
     snprintf(buf + n, cap - n, "%s%s", n ? ", " : "", what);
+    for (char *p = buf + n; *p; p++)   /* names come from the store: no control bytes in messages */
+        if ((unsigned char)*p < 0x20 || *p == 0x7F) *p = '?';
 }
 
 void cmp_setup_differences(const rp_run *a, const rp_run *b, char *buf, size_t cap)
