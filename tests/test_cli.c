@@ -34,7 +34,7 @@ static void test_no_args(void)
 /* Every command answers --help with exit 0 and a usage line naming itself. */
 static void test_each_help(void)
 {
-    static const char *cmds[] = {"info", "tokenize", "quantize", "score", NULL};
+    static const char *cmds[] = {"info", "tokenize", "quantize", "score", "suite", NULL};
     for (int i = 0; cmds[i]; i++) {
         t_proc p;
         const char *argv[] = {cmds[i], "--help", NULL};
