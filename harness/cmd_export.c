@@ -40,24 +40,12 @@ int cmd_export(int argc, char **argv)
         return cli_error("export", "--format must be csv or jsonl");
 
     lv_error err = {{0}};
-    int64_t *ids = NULL;
-    size_t nids = 0, nruns = 0;
+    size_t nruns = 0;
     rp_run *runs = NULL;
     rl_file out = {0};
     store *s = store_open(opt_db, 1, &err);
     if (!s) { cli_error(opt_db, "%s", err.msg); goto done; }
-    if (npos > 0) {
-        if (!(ids = calloc((size_t)npos, sizeof *ids))) { cli_error("export", "out of memory"); goto done; }
-        for (int i = 0; i < npos; i++)
-            if ((ids[i] = store_run_lookup(s, pos[i], &err)) < 0) { cli_error("export", "%s", err.msg); goto done; }
-        nids = (size_t)npos;
-    } else if (rl_all_runs(s, &ids, &nids, &err)) {
-        cli_error(opt_db, "%s", err.msg);
-        goto done;
-    }
-    if (!(runs = calloc(nids + 1, sizeof *runs))) { cli_error("export", "out of memory"); goto done; }
-    for (size_t i = 0; i < nids; i++, nruns++)
-        if (rl_load_run(s, ids[i], &runs[i], &err)) { cli_error(opt_db, "%s", err.msg); goto done; }
+    if (rl_load_runs(s, pos, npos, EXPORT_MAX_RUNS, &runs, &nruns, &err)) { cli_error(opt_db, "%s", err.msg); goto done; }
     FILE *f = stdout;
     if (opt_out) {
         if (rl_open(&out, opt_out, &err)) { cli_error(opt_out, "%s", err.msg); goto done; }
@@ -70,9 +58,7 @@ int cmd_export(int argc, char **argv)
     rc = CLI_OK;
 done:
     rl_abort(&out);
-    for (size_t i = 0; i < nruns; i++) rp_run_free(&runs[i]);
-    free(runs);
-    free(ids);
+    rl_free_runs(runs, nruns);
     store_close(s);
     return rc;
 }

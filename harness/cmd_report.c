@@ -39,33 +39,15 @@ int cmd_report(int argc, char **argv)
     if (!opt_db) return cli_error("report", "--db FILE is required");
 
     lv_error err = {{0}};
-    int64_t *ids = NULL;
-    size_t nids = 0, nruns = 0;
+    size_t nruns = 0;
     rp_run *runs = NULL;
     rl_file out = {0};
     store *s = store_open(opt_db, 1, &err);
     if (!s) { cli_error(opt_db, "%s", err.msg); goto done; }
-    if (npos > 0) {
-        if (!(ids = calloc((size_t)npos, sizeof *ids))) { cli_error("report", "out of memory"); goto done; }
-        for (int i = 0; i < npos; i++) {
-            if ((ids[i] = store_run_lookup(s, pos[i], &err)) < 0) { cli_error("report", "%s", err.msg); goto done; }
-        }
-        nids = (size_t)npos;
-    } else if (rl_all_runs(s, &ids, &nids, &err)) {
-        cli_error(opt_db, "%s", err.msg);
-        goto done;
-    }
-    if (nids == 0) { cli_error(opt_db, "the store holds no runs"); goto done; }
-    if (nids > REPORT_MAX_RUNS) {
-        fprintf(stderr, "llava-eval: report: %zu runs; reporting the first %d\n", nids, REPORT_MAX_RUNS);
-        nids = REPORT_MAX_RUNS;
-    }
-    if (!(runs = calloc(nids, sizeof *runs))) { cli_error("report", "out of memory"); goto done; }
-    for (size_t i = 0; i < nids; i++, nruns++)
-        if (rl_load_run(s, ids[i], &runs[i], &err)) { cli_error(opt_db, "%s", err.msg); goto done; }
+    if (rl_load_runs(s, pos, npos, REPORT_MAX_RUNS, &runs, &nruns, &err)) { cli_error(opt_db, "%s", err.msg); goto done; }
     if (rl_open(&out, opt_out, &err)) { cli_error(opt_out, "%s", err.msg); goto done; }
     if (report_html_write(out.f, runs, nruns, opt_db)) {
-        rc = cli_error("report", "out of memory");
+        cli_error("report", "out of memory");
         rc = CLI_FAILED;
         goto done;
     }
@@ -74,9 +56,7 @@ int cmd_report(int argc, char **argv)
     rc = CLI_OK;
 done:
     rl_abort(&out);
-    for (size_t i = 0; i < nruns; i++) rp_run_free(&runs[i]);
-    free(runs);
-    free(ids);
+    rl_free_runs(runs, nruns);
     store_close(s);
     return rc;
 }

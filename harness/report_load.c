@@ -241,6 +241,47 @@ int rl_all_runs(store *s, int64_t **ids, size_t *n, lv_error *err)
     return 0;
 }
 
+int rl_load_runs(store *s, char *const *names, int nnames, size_t max, rp_run **runs, size_t *nruns,
+                 lv_error *err)
+{
+    int64_t *ids = NULL;
+    size_t nids = 0;
+    int rc = -1;
+    *runs = NULL;
+    *nruns = 0;
+    if (nnames > 0) {
+        if (!(ids = calloc((size_t)nnames, sizeof *ids))) return lv_errorf(err, "out of memory");
+        for (int i = 0; i < nnames; i++)
+            if ((ids[i] = store_run_lookup(s, names[i], err)) < 0) goto done;
+        nids = (size_t)nnames;
+    } else if (rl_all_runs(s, &ids, &nids, err)) {
+        goto done;
+    }
+    if (nids == 0) { lv_errorf(err, "the store holds no runs"); goto done; }
+    if (nids > max) {
+        fprintf(stderr, "llava-eval: %zu runs; using the first %zu\n", nids, max);
+        nids = max;
+    }
+    if (!(*runs = calloc(nids, sizeof **runs))) { lv_errorf(err, "out of memory"); goto done; }
+    for (size_t i = 0; i < nids; i++, (*nruns)++)
+        if (rl_load_run(s, ids[i], &(*runs)[i], err)) goto done;
+    rc = 0;
+done:
+    free(ids);
+    if (rc) {
+        rl_free_runs(*runs, *nruns);
+        *runs = NULL;
+        *nruns = 0;
+    }
+    return rc;
+}
+
+void rl_free_runs(rp_run *runs, size_t nruns)
+{
+    for (size_t i = 0; i < nruns; i++) rp_run_free(&runs[i]);
+    free(runs);
+}
+
 int rl_open(rl_file *o, const char *path, lv_error *err)
 {
     memset(o, 0, sizeof *o);

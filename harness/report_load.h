@@ -19,6 +19,14 @@ int rl_load_run(store *s, int64_t id, rp_run *out, lv_error *err);
 /* Ids of every run in the store, ascending (malloc'd). 0 or -1 with err. */
 int rl_all_runs(store *s, int64_t **ids, size_t *n, lv_error *err);
 
+/* Loads the runs named (by name or id) in names[0..nnames), or every run of the
+ * store when nnames == 0, at most max of them (a note on stderr when there are
+ * more). *runs is a calloc'd array the caller releases with rl_free_runs.
+ * 0, or -1 with err ("no run named ...", "the store holds no runs", ...). */
+int  rl_load_runs(store *s, char *const *names, int nnames, size_t max, rp_run **runs, size_t *nruns,
+                  lv_error *err);
+void rl_free_runs(rp_run *runs, size_t nruns);
+
 /* Atomic output: rl_open writes to PATH.tmp.PID; rl_commit flushes, fsyncs and
  * renames it over PATH (and fsyncs the directory); rl_abort removes it. */
 typedef struct {

@@ -263,29 +263,18 @@ done:
     return rc;
 }
 
-static int yesno_label(const char *s) { return s && (strcmp(s, "yes") == 0 || strcmp(s, "no") == 0); }
-
-/* The answer the POPE parser reads: the stored parsed answer when it is yes/no,
- * else the raw output. */
-static const char *pope_pred(const rp_row *r)
-{
-    if (r->parsed && (strcasecmp(r->parsed, "yes") == 0 || strcasecmp(r->parsed, "no") == 0))
-        return strcasecmp(r->parsed, "yes") == 0 ? "yes" : "no";
-    return nz(r->output);
-}
-
 /* POPE precision, recall, F1 and yes-ratio through the metric registry. */
 static int pope_metrics(cmp_group *g, const size_t *cluster, const stats_boot_opts *o)
 {
     size_t n = g->npairs;
     for (size_t i = 0; i < n; i++)
-        if (!yesno_label(g->pairs[i].base->label)) return 0;
+        if (!rp_label_yesno(g->pairs[i].base->label)) return 0;
     if (n == 0) return 0;
     metric_item *a = calloc(n, sizeof *a), *b = calloc(n, sizeof *b);
     if (!a || !b) { free(a); free(b); return -1; }
     for (size_t i = 0; i < n; i++) {
-        a[i].pred = pope_pred(g->pairs[i].base);
-        b[i].pred = pope_pred(g->pairs[i].cand);
+        a[i].pred = rp_row_pope_answer(g->pairs[i].base);
+        b[i].pred = rp_row_pope_answer(g->pairs[i].cand);
         a[i].label = b[i].label = g->pairs[i].base->label;
     }
     static const char *const names[] = {"pope_precision", "pope_recall", "pope_f1", "pope_yes_ratio"};

@@ -76,6 +76,15 @@ double rp_row_value(const rp_row *r)
     return NAN;
 }
 
+int rp_label_yesno(const char *s) { return s && (strcmp(s, "yes") == 0 || strcmp(s, "no") == 0); }
+
+const char *rp_row_pope_answer(const rp_row *r)
+{
+    if (r->parsed && (strcasecmp(r->parsed, "yes") == 0 || strcasecmp(r->parsed, "no") == 0))
+        return strcasecmp(r->parsed, "yes") == 0 ? "yes" : "no";
+    return r->output ? r->output : "";
+}
+
 /* ggml's block sizes: bits per weight including the scales. */
 static const struct { const char *name; double bpw; } bpw_table[] = {
     {"f32", 32}, {"f16", 16}, {"bf16", 16}, {"q8_0", 8.5}, {"q6_k", 6.5625}, {"q5_1", 6},

@@ -82,6 +82,11 @@ void rp_run_free(rp_run *r);   /* frees the arena; the struct itself is the call
 double rp_row_value(const rp_row *r);
 /* 1 when the row is usable (status "ok"). */
 int rp_row_ok(const rp_row *r);
+/* 1 when label is exactly "yes" or "no" (a yes/no question). */
+int rp_label_yesno(const char *label);
+/* The answer POPE's parser should read for the row: its stored parsed answer when
+ * that is yes/no (any case), else the raw output ("" for NULL). */
+const char *rp_row_pope_answer(const rp_row *r);
 /* Bits per weight of a GGML quant name ("q4_k", "F16", ...), 0 when unknown. */
 double rp_quant_bpw(const char *quant);
 

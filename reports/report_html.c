@@ -244,6 +244,77 @@ static char *series_label(const rp_run *r, const char *quant, char *buf, size_t 
 
 /* ---- sections ------------------------------------------------------------------------- */
 
+/* Confusion counts of the ok yes/no rows in h->buf[0..n); returns how many counted. */
+static long confusion(hw *h, size_t n, metric_confusion *c)
+{
+    long k = 0;
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < n; i++) {
+        const rp_row *x = h->buf[i];
+        if (!rp_row_ok(x) || !rp_label_yesno(x->label)) continue;
+        metric_confusion_add(c, metric_pope_parse(rp_row_pope_answer(x)), strcmp(x->label, "yes") == 0 ? METRIC_YES : METRIC_NO);
+        k++;
+    }
+    return k;
+}
+
+static int run_suite_yesno(hw *h, const rp_run *r, const char *suite)
+{
+    size_t n = collect(h, r, suite, NULL, ANY_RES, NULL, ANY_DETAIL), y = 0;
+    for (size_t i = 0; i < n; i++) y += rp_label_yesno(h->buf[i]->label);
+    return n > 0 && y * 2 >= n;
+}
+
+/* ---- cells: one (run, suite, quant) at a time ---------------------------------------- */
+
+typedef struct {
+    const rp_run *run;
+    const char   *suite, *quant;
+    const iset   *rs;            /* the suite's resolutions in this run, ascending, native last */
+} cell;
+
+typedef void (*cell_fn)(hw *h, const cell *c, void *ctx);
+
+/* Calls fn for every run, suite and quant (highest precision first, at most
+ * max_quants per suite); only yes/no suites when yesno_only. */
+static void each_cell(hw *h, size_t max_quants, int yesno_only, cell_fn fn, void *ctx)
+{
+    for (size_t i = 0; i < h->nruns; i++) {
+        const rp_run *r = &h->runs[i];
+        sset su;
+        suites_of(r, &su);
+        for (size_t s = 0; s < su.n; s++) {
+            if (yesno_only && !run_suite_yesno(h, r, su.s[s])) continue;
+            sset qs;
+            iset rs;
+            quants_of(r, su.s[s], &qs);
+            res_of(r, su.s[s], &rs);
+            for (size_t q = 0; q < qs.n && q < max_quants; q++) {
+                cell c = {r, su.s[s], qs.s[q], &rs};
+                fn(h, &c, ctx);
+            }
+        }
+    }
+}
+
+/* "<h3>run · suite · quant</h3>" */
+static void cell_heading(hw *h, const cell *c)
+{
+    fputs("<h3>", h->f);
+    run_label(h, c->run);
+    fputs(" &middot; ", h->f);
+    h_text(h, c->suite);
+    fputs(" &middot; ", h->f);
+    h_text(h, c->quant);
+    fputs("</h3>", h->f);
+}
+
+/* "suite / run / quant" for chart titles. */
+static void cell_title(const cell *c, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%.40s / %.30s / %.20s", c->suite, nz(c->run->name), c->quant);
+}
+
 static const char style[] =
     "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;color:#1b1b1b;background:#fafafa}"
     "header{background:#1f2937;color:#fff;padding:14px 24px}header h1{margin:0;font-size:20px}"
@@ -330,6 +401,30 @@ static void section_summary(hw *h, const char *source)
           "bootstrap over images (seeded, reproducible).</p></section>\n", f);
 }
 
+/* Table rows: accuracy of one cell at each resolution. */
+static void accuracy_rows(hw *h, const cell *c, void *ctx)
+{
+    FILE *f = h->f;
+    (void)ctx;
+    for (size_t k = 0; k < c->rs->n; k++) {
+        size_t n = collect(h, c->run, c->suite, c->quant, c->rs->v[k], NULL, ANY_DETAIL);
+        if (!n) continue;
+        agg a = agg_rows(h, n);
+        char rb[16];
+        fputs("<tr><td>", f);
+        report_html_n(f, c->run->name, 40);
+        fputs("</td><td>", f);
+        h_text(h, c->suite);
+        fputs("</td><td>", f);
+        h_text(h, c->quant);
+        fprintf(f, "</td><td class=\"n\">%s</td><td class=\"n\">", res_label(c->rs->v[k], rb, sizeof rb));
+        h_pct(h, a.est, 2);
+        fputs("</td><td class=\"n\">", f);
+        h_ci(h, a.lo, a.hi);
+        fprintf(f, "</td><td class=\"n\">%zu</td><td class=\"n\">%zu</td></tr>", a.n, a.errors);
+    }
+}
+
 static void section_metrics(hw *h)
 {
     FILE *f = h->f;
@@ -372,35 +467,7 @@ static void section_metrics(hw *h)
     }
     fputs("<h3>Accuracy from the stored results</h3><table><thead><tr><th>run</th><th>suite</th><th>quant</th>"
           "<th>resolution</th><th>accuracy %</th><th>95% CI</th><th>n</th><th>errors</th></tr></thead><tbody>", f);
-    for (size_t i = 0; i < h->nruns; i++) {
-        const rp_run *r = &h->runs[i];
-        sset su;
-        suites_of(r, &su);
-        for (size_t s = 0; s < su.n; s++) {
-            sset qs;
-            iset rs;
-            quants_of(r, su.s[s], &qs);
-            res_of(r, su.s[s], &rs);
-            for (size_t q = 0; q < qs.n; q++)
-                for (size_t k = 0; k < rs.n; k++) {
-                    size_t n = collect(h, r, su.s[s], qs.s[q], rs.v[k], NULL, ANY_DETAIL);
-                    if (!n) continue;
-                    agg a = agg_rows(h, n);
-                    char rb[16];
-                    fputs("<tr><td>", f);
-                    report_html_n(f, r->name, 40);
-                    fputs("</td><td>", f);
-                    h_text(h, su.s[s]);
-                    fputs("</td><td>", f);
-                    h_text(h, qs.s[q]);
-                    fprintf(f, "</td><td class=\"n\">%s</td><td class=\"n\">", res_label(rs.v[k], rb, sizeof rb));
-                    h_pct(h, a.est, 2);
-                    fputs("</td><td class=\"n\">", f);
-                    h_ci(h, a.lo, a.hi);
-                    fprintf(f, "</td><td class=\"n\">%zu</td><td class=\"n\">%zu</td></tr>", a.n, a.errors);
-                }
-        }
-    }
+    each_cell(h, SIZE_MAX, 0, accuracy_rows, NULL);
     fputs("</tbody></table></section>\n", f);
 }
 
@@ -448,8 +515,6 @@ static void union_res(hw *h, const char *suite, iset *out)
             if (strcmp(nz(h->runs[i].rows[k].suite), suite) == 0) iset_add(out, h->runs[i].rows[k].resolution);
     qsort(out->v, out->n, sizeof out->v[0], icmp);
 }
-
-static int run_suite_yesno(hw *h, const rp_run *r, const char *suite);
 
 static void section_resolution(hw *h)
 {
@@ -530,216 +595,159 @@ static void heat_color(double v, char buf[32])
     snprintf(buf, 32, "#%02x%02x%02x", r, g, b);
 }
 
+/* Detail loss of one cell: a curve per detail size and the same numbers as a heat map. */
+typedef struct {
+    curve     *cv;       /* [MAX_SET] scratch */
+    rs_series *se;       /* [MAX_SET] scratch */
+    int        any;
+} detail_ctx;
+
+static void detail_cell(hw *h, const cell *c, void *vctx)
+{
+    FILE *f = h->f;
+    detail_ctx *x = vctx;
+    curve *cv = x->cv;
+    rs_series *se = x->se;
+    iset ds;
+    details_of(c->run, c->suite, &ds);
+    if (ds.n == 0) return;
+    x->any = 1;
+    const iset *rs = c->rs;
+    int yes_no = run_suite_yesno(h, c->run, c->suite);
+    double xt[MAX_SET];
+    const char *xl[MAX_SET];
+    char lb[MAX_SET][16];
+    res_ticks(rs, xt, xl, lb);
+    cell_heading(h, c);
+    fputs("<div class=\"charts\">", f);
+    for (size_t k = 0; k < ds.n; k++) {
+        make_curve(h, &cv[k], c->run, c->suite, c->quant, NULL, ds.v[k], rs);
+        snprintf(cv[k].label, sizeof cv[k].label, "detail %d px", ds.v[k]);
+        se[k] = (rs_series){cv[k].label, rs_ramp(k, ds.n), rs->n, cv[k].x, cv[k].y, cv[k].lo, cv[k].hi, 0};
+    }
+    char title[160];
+    snprintf(title, sizeof title, "%.60s: accuracy by detail size", c->suite);
+    rs_chart ch = {.title = title, .xlabel = "input resolution (px, longer side)", .ylabel = "accuracy", .xlog = 1,
+                   .ypercent = 1, .xticks = xt, .xtick_labels = xl, .nxticks = rs->n, .width = 560, .height = 340,
+                   .hline = yes_no ? 0.5 : 0, .hline_label = "chance"};
+    rs_line_chart(f, &ch, se, ds.n);
+    fputs("<table class=\"heatmap\"><thead><tr><th>detail \\ resolution</th>", f);
+    for (size_t k = 0; k < rs->n; k++) fprintf(f, "<th>%s</th>", xl[k]);
+    fputs("<th title=\"smallest resolution from which every larger one reaches 90%\">&ge; 90% from</th>"
+          "</tr></thead><tbody>", f);
+    for (size_t d = 0; d < ds.n; d++) {
+        fprintf(f, "<tr><th>%d px</th>", ds.v[d]);
+        for (size_t k = 0; k < rs->n; k++) {
+            char col[32];
+            heat_color(cv[d].y[k], col);
+            fprintf(f, "<td class=\"heat\" style=\"background:%s\">", col);
+            h_pct(h, cv[d].y[k], 0);
+            fputs("</td>", f);
+        }
+        size_t from = rs->n;
+        while (from > 0 && cv[d].y[from - 1] >= 0.9) from--;
+        fprintf(f, "<td class=\"n\">%s</td></tr>", from < rs->n ? xl[from] : "never");
+    }
+    fputs("</tbody></table></div>", f);
+}
+
 static void section_detail(hw *h)
 {
     FILE *f = h->f;
-    int any = 0;
-    curve *cv = calloc(MAX_SET, sizeof *cv);
-    rs_series *se = calloc(MAX_SET, sizeof *se);
-    if (!cv || !se) { h->oom = 1; goto done; }
+    detail_ctx x = {calloc(MAX_SET, sizeof *x.cv), calloc(MAX_SET, sizeof *x.se), 0};
     fputs("<section id=\"detail\"><h2>Detail loss: where does each model break?</h2>"
           "<p class=\"note\">Accuracy against input resolution for each detail size (the sample's "
           "<code>meta.detail_px</code>, e.g. the object or text height in the source image). Dark lines are the "
           "smallest details; a line that falls to chance at a resolution shows where that detail is lost.</p>", f);
-    for (size_t i = 0; i < h->nruns; i++) {
-        const rp_run *r = &h->runs[i];
-        sset su;
-        suites_of(r, &su);
-        for (size_t s = 0; s < su.n; s++) {
-            iset ds, rs;
-            details_of(r, su.s[s], &ds);
-            if (ds.n == 0) continue;
-            any = 1;
-            int yes_no = run_suite_yesno(h, r, su.s[s]);
-            res_of(r, su.s[s], &rs);
-            double xt[MAX_SET];
-            const char *xl[MAX_SET];
-            char lb[MAX_SET][16];
-            res_ticks(&rs, xt, xl, lb);
-            sset qs;
-            quants_of(r, su.s[s], &qs);
-            for (size_t q = 0; q < qs.n && q < 4; q++) {
-                fputs("<h3>", f);
-                run_label(h, r);
-                fputs(" &middot; ", f);
-                h_text(h, su.s[s]);
-                fputs(" &middot; ", f);
-                h_text(h, qs.s[q]);
-                fputs("</h3><div class=\"charts\">", f);
-                for (size_t k = 0; k < ds.n; k++) {
-                    make_curve(h, &cv[k], r, su.s[s], qs.s[q], NULL, ds.v[k], &rs);
-                    snprintf(cv[k].label, sizeof cv[k].label, "detail %d px", ds.v[k]);
-                    se[k] = (rs_series){cv[k].label, rs_ramp(k, ds.n), rs.n, cv[k].x, cv[k].y, cv[k].lo, cv[k].hi, 0};
-                }
-                char title[160];
-                snprintf(title, sizeof title, "%.60s: accuracy by detail size", su.s[s]);
-                rs_chart c = {.title = title, .xlabel = "input resolution (px, longer side)", .ylabel = "accuracy",
-                              .xlog = 1, .ypercent = 1, .xticks = xt, .xtick_labels = xl, .nxticks = rs.n,
-                              .width = 560, .height = 340, .hline = yes_no ? 0.5 : 0, .hline_label = "chance"};
-                rs_line_chart(f, &c, se, ds.n);
-                /* the same numbers as a heat map: rows detail size, columns resolution */
-                fputs("<table class=\"heatmap\"><thead><tr><th>detail \\ resolution</th>", f);
-                for (size_t k = 0; k < rs.n; k++) fprintf(f, "<th>%s</th>", xl[k]);
-                fputs("<th title=\"smallest resolution from which every larger one reaches 90%\">&ge; 90% from</th>"
-                      "</tr></thead><tbody>", f);
-                for (size_t d = 0; d < ds.n; d++) {
-                    fprintf(f, "<tr><th>%d px</th>", ds.v[d]);
-                    for (size_t k = 0; k < rs.n; k++) {
-                        char col[32];
-                        heat_color(cv[d].y[k], col);
-                        fprintf(f, "<td class=\"heat\" style=\"background:%s\">", col);
-                        h_pct(h, cv[d].y[k], 0);
-                        fputs("</td>", f);
-                    }
-                    size_t from = rs.n;
-                    while (from > 0 && cv[d].y[from - 1] >= 0.9) from--;
-                    fprintf(f, "<td class=\"n\">%s</td></tr>", from < rs.n ? xl[from] : "never");
-                }
-                fputs("</tbody></table></div>", f);
-            }
-        }
-    }
-    if (!any) fputs("<p class=\"note\">No result carries <code>meta.detail_px</code>.</p>", f);
-done:
-    free(cv);
-    free(se);
+    if (x.cv && x.se) each_cell(h, 4, 0, detail_cell, &x);
+    else h->oom = 1;
+    if (!x.any) fputs("<p class=\"note\">No result carries <code>meta.detail_px</code>.</p>", f);
+    free(x.cv);
+    free(x.se);
     fputs("</section>\n", f);
 }
 
 /* ---- yes/no: POPE curves, confusion matrices, ROC ------------------------------------ */
 
-static int yesno(const char *s) { return s && (strcmp(s, "yes") == 0 || strcmp(s, "no") == 0); }
-
-static const char *pope_pred(const rp_row *r)
+/* POPE precision, recall, F1 and yes-ratio of one cell against resolution. */
+static void pope_cell(hw *h, const cell *c, void *ctx)
 {
-    if (r->parsed && (strcasecmp(r->parsed, "yes") == 0 || strcasecmp(r->parsed, "no") == 0))
-        return strcasecmp(r->parsed, "yes") == 0 ? "yes" : "no";
-    return nz(r->output);
-}
-
-/* Confusion counts of the ok yes/no rows in h->buf[0..n); returns how many counted. */
-static long confusion(hw *h, size_t n, metric_confusion *c)
-{
-    long k = 0;
-    memset(c, 0, sizeof *c);
-    for (size_t i = 0; i < n; i++) {
-        const rp_row *x = h->buf[i];
-        if (!rp_row_ok(x) || !yesno(x->label)) continue;
-        metric_confusion_add(c, metric_pope_parse(pope_pred(x)), strcmp(x->label, "yes") == 0 ? METRIC_YES : METRIC_NO);
-        k++;
+    const iset *rs = c->rs;
+    double xt[MAX_SET], p[MAX_SET], rc[MAX_SET], f1[MAX_SET], yr[MAX_SET];
+    const char *xl[MAX_SET];
+    char lb[MAX_SET][16];
+    res_ticks(rs, xt, xl, lb);
+    for (size_t k = 0; k < rs->n; k++) {
+        metric_confusion m;
+        metric_pope_result pr;
+        confusion(h, collect(h, c->run, c->suite, c->quant, rs->v[k], NULL, ANY_DETAIL), &m);
+        metric_pope_summary(&m, &pr);
+        p[k] = pr.precision.defined ? pr.precision.value : NAN;
+        rc[k] = pr.recall.defined ? pr.recall.value : NAN;
+        f1[k] = pr.f1.defined ? pr.f1.value : NAN;
+        yr[k] = pr.yes_ratio.defined ? pr.yes_ratio.value : NAN;
     }
-    return k;
-}
-
-static int run_suite_yesno(hw *h, const rp_run *r, const char *suite)
-{
-    size_t n = collect(h, r, suite, NULL, ANY_RES, NULL, ANY_DETAIL), y = 0;
-    for (size_t i = 0; i < n; i++) y += yesno(h->buf[i]->label);
-    return n > 0 && y * 2 >= n;
+    rs_series se[4] = {{"F1", rs_color(0), rs->n, xt, f1, NULL, NULL, 0},
+                       {"precision", rs_color(1), rs->n, xt, p, NULL, NULL, 0},
+                       {"recall", rs_color(2), rs->n, xt, rc, NULL, NULL, 0},
+                       {"yes-ratio", rs_color(3), rs->n, xt, yr, NULL, NULL, 1}};
+    char title[160];
+    cell_title(c, title, sizeof title);
+    rs_chart ch = {.title = title, .xlabel = "input resolution (px)", .ylabel = "value", .xlog = 1, .ypercent = 1,
+                   .xticks = xt, .xtick_labels = xl, .nxticks = rs->n};
+    rs_line_chart(h->f, &ch, se, 4);
+    *(int *)ctx = 1;
 }
 
 static void section_pope(hw *h)
 {
-    FILE *f = h->f;
     int any = 0;
     fputs("<section id=\"pope\"><h2>POPE metrics against resolution</h2>"
           "<p class=\"note\">Yes/no suites: precision, recall and F1 of the \"yes\" class, and the share of yes "
-          "answers (dashed), which drifts as detail is lost.</p><div class=\"charts\">", f);
-    for (size_t i = 0; i < h->nruns; i++) {
-        const rp_run *r = &h->runs[i];
-        sset su;
-        suites_of(r, &su);
-        for (size_t s = 0; s < su.n; s++) {
-            if (!run_suite_yesno(h, r, su.s[s])) continue;
-            iset rs;
-            sset qs;
-            res_of(r, su.s[s], &rs);
-            quants_of(r, su.s[s], &qs);
-            double xt[MAX_SET];
-            const char *xl[MAX_SET];
-            char lb[MAX_SET][16];
-            res_ticks(&rs, xt, xl, lb);
-            for (size_t q = 0; q < qs.n && q < 4; q++) {
-                double x[MAX_SET], p[MAX_SET], rc[MAX_SET], f1[MAX_SET], yr[MAX_SET];
-                for (size_t k = 0; k < rs.n; k++) {
-                    metric_confusion c;
-                    metric_pope_result pr;
-                    confusion(h, collect(h, r, su.s[s], qs.s[q], rs.v[k], NULL, ANY_DETAIL), &c);
-                    metric_pope_summary(&c, &pr);
-                    x[k] = xt[k];
-                    p[k] = pr.precision.defined ? pr.precision.value : NAN;
-                    rc[k] = pr.recall.defined ? pr.recall.value : NAN;
-                    f1[k] = pr.f1.defined ? pr.f1.value : NAN;
-                    yr[k] = pr.yes_ratio.defined ? pr.yes_ratio.value : NAN;
-                }
-                rs_series se[4] = {{"F1", rs_color(0), rs.n, x, f1, NULL, NULL, 0},
-                                   {"precision", rs_color(1), rs.n, x, p, NULL, NULL, 0},
-                                   {"recall", rs_color(2), rs.n, x, rc, NULL, NULL, 0},
-                                   {"yes-ratio", rs_color(3), rs.n, x, yr, NULL, NULL, 1}};
-                char title[160];
-                snprintf(title, sizeof title, "%.40s / %.30s / %.20s", su.s[s], nz(r->name), qs.s[q]);
-                rs_chart c = {.title = title, .xlabel = "input resolution (px)", .ylabel = "value", .xlog = 1,
-                              .ypercent = 1, .xticks = xt, .xtick_labels = xl, .nxticks = rs.n};
-                rs_line_chart(f, &c, se, 4);
-                any = 1;
-            }
+          "answers (dashed), which drifts as detail is lost.</p><div class=\"charts\">", h->f);
+    each_cell(h, 4, 1, pope_cell, &any);
+    fputs("</div>", h->f);
+    if (!any) fputs("<p class=\"note\">No yes/no suite in these runs.</p>", h->f);
+    fputs("</section>\n", h->f);
+}
+
+/* One cell's confusion matrix per resolution, with the POPE metrics. */
+static void confusion_cell(hw *h, const cell *c, void *ctx)
+{
+    FILE *f = h->f;
+    *(int *)ctx = 1;
+    cell_heading(h, c);
+    fputs("<table><thead><tr><th>resolution</th><th>truth yes: said yes (TP)</th>"
+          "<th>truth yes: said no (FN)</th><th>truth no: said yes (FP)</th><th>truth no: said no (TN)</th>"
+          "<th>accuracy %</th><th>precision %</th><th>recall %</th><th>F1 %</th><th>yes-ratio %</th>"
+          "</tr></thead><tbody>", f);
+    for (size_t k = 0; k < c->rs->n; k++) {
+        metric_confusion m;
+        metric_pope_result pr;
+        char rb[16];
+        confusion(h, collect(h, c->run, c->suite, c->quant, c->rs->v[k], NULL, ANY_DETAIL), &m);
+        metric_pope_summary(&m, &pr);
+        fprintf(f, "<tr><td class=\"n\">%s</td><td class=\"n ok\">%ld</td><td class=\"n bad\">%ld</td>"
+                   "<td class=\"n bad\">%ld</td><td class=\"n ok\">%ld</td>",
+                res_label(c->rs->v[k], rb, sizeof rb), m.tp, m.fn, m.fp, m.tn);
+        const metric_num *v[] = {&pr.accuracy, &pr.precision, &pr.recall, &pr.f1, &pr.yes_ratio};
+        for (int j = 0; j < 5; j++) {
+            fputs("<td class=\"n\">", f);
+            h_pct(h, v[j]->defined ? v[j]->value : NAN, 1);
+            fputs("</td>", f);
         }
+        fputs("</tr>", f);
     }
-    fputs("</div>", f);
-    if (!any) fputs("<p class=\"note\">No yes/no suite in these runs.</p>", f);
-    fputs("</section>\n", f);
+    fputs("</tbody></table>", f);
 }
 
 static void section_confusion(hw *h)
 {
-    FILE *f = h->f;
     int any = 0;
-    fputs("<section id=\"confusion\"><h2>Confusion matrices (yes/no)</h2>", f);
-    for (size_t i = 0; i < h->nruns; i++) {
-        const rp_run *r = &h->runs[i];
-        sset su;
-        suites_of(r, &su);
-        for (size_t s = 0; s < su.n; s++) {
-            if (!run_suite_yesno(h, r, su.s[s])) continue;
-            iset rs;
-            sset qs;
-            res_of(r, su.s[s], &rs);
-            quants_of(r, su.s[s], &qs);
-            for (size_t q = 0; q < qs.n; q++) {
-                any = 1;
-                fputs("<h3>", f);
-                run_label(h, r);
-                fputs(" &middot; ", f);
-                h_text(h, su.s[s]);
-                fputs(" &middot; ", f);
-                h_text(h, qs.s[q]);
-                fputs("</h3><table><thead><tr><th>resolution</th><th>truth yes: said yes (TP)</th>"
-                      "<th>truth yes: said no (FN)</th><th>truth no: said yes (FP)</th><th>truth no: said no (TN)</th>"
-                      "<th>accuracy %</th><th>precision %</th><th>recall %</th><th>F1 %</th><th>yes-ratio %</th>"
-                      "</tr></thead><tbody>", f);
-                for (size_t k = 0; k < rs.n; k++) {
-                    metric_confusion c;
-                    metric_pope_result pr;
-                    char rb[16];
-                    confusion(h, collect(h, r, su.s[s], qs.s[q], rs.v[k], NULL, ANY_DETAIL), &c);
-                    metric_pope_summary(&c, &pr);
-                    fprintf(f, "<tr><td class=\"n\">%s</td><td class=\"n ok\">%ld</td><td class=\"n bad\">%ld</td>"
-                               "<td class=\"n bad\">%ld</td><td class=\"n ok\">%ld</td>",
-                            res_label(rs.v[k], rb, sizeof rb), c.tp, c.fn, c.fp, c.tn);
-                    const metric_num *v[] = {&pr.accuracy, &pr.precision, &pr.recall, &pr.f1, &pr.yes_ratio};
-                    for (int j = 0; j < 5; j++) {
-                        fputs("<td class=\"n\">", f);
-                        h_pct(h, v[j]->defined ? v[j]->value : NAN, 1);
-                        fputs("</td>", f);
-                    }
-                    fputs("</tr>", f);
-                }
-                fputs("</tbody></table>", f);
-            }
-        }
-    }
-    if (!any) fputs("<p class=\"note\">No yes/no suite in these runs.</p>", f);
-    fputs("</section>\n", f);
+    fputs("<section id=\"confusion\"><h2>Confusion matrices (yes/no)</h2>", h->f);
+    each_cell(h, SIZE_MAX, 1, confusion_cell, &any);
+    if (!any) fputs("<p class=\"note\">No yes/no suite in these runs.</p>", h->f);
+    fputs("</section>\n", h->f);
 }
 
 typedef struct {
@@ -770,7 +778,7 @@ static int make_roc(hw *h, size_t n, roc *out)
     if (!v) { h->oom = 1; return 0; }
     for (size_t i = 0; i < n; i++) {
         const rp_row *x = h->buf[i];
-        if (!rp_row_ok(x) || !yesno(x->label) || !isfinite(x->margin)) continue;
+        if (!rp_row_ok(x) || !rp_label_yesno(x->label) || !isfinite(x->margin)) continue;
         v[k].m = x->margin;
         v[k].yes = strcmp(x->label, "yes") == 0;
         pos += (size_t)v[k].yes;
@@ -809,50 +817,48 @@ static int make_roc(hw *h, size_t n, roc *out)
     return 1;
 }
 
+/* One cell's ROC curves, one per resolution. */
+typedef struct {
+    roc *rc;             /* [MAX_SET] scratch */
+    int  any;
+} roc_ctx;
+
+static void roc_cell(hw *h, const cell *c, void *vctx)
+{
+    roc_ctx *x = vctx;
+    roc *rc = x->rc;
+    rs_series se[MAX_SET];
+    size_t ns = 0;
+    for (size_t k = 0; k < c->rs->n; k++) {
+        size_t n = collect(h, c->run, c->suite, c->quant, c->rs->v[k], NULL, ANY_DETAIL);
+        if (!make_roc(h, n, &rc[ns])) continue;
+        char rb[16];
+        snprintf(rc[ns].label, sizeof rc[ns].label, "%s px, AUC %.3f", res_label(c->rs->v[k], rb, sizeof rb),
+                 rc[ns].auc);
+        se[ns] = (rs_series){rc[ns].label, rs_ramp(ns, c->rs->n), rc[ns].n, rc[ns].fpr, rc[ns].tpr, NULL, NULL, 0};
+        ns++;
+    }
+    if (!ns) return;
+    x->any = 1;
+    char title[160];
+    cell_title(c, title, sizeof title);
+    rs_chart ch = {.title = title, .xlabel = "false positive rate", .ylabel = "true positive rate", .xmin = 0,
+                   .xmax = 1, .diagonal = 1, .width = 520, .height = 340};
+    rs_line_chart(h->f, &ch, se, ns);
+}
+
 static void section_roc(hw *h)
 {
-    FILE *f = h->f;
-    int any = 0;
-    roc *rc = calloc(MAX_SET, sizeof *rc);
-    if (!rc) { h->oom = 1; return; }
+    roc_ctx x = {calloc(MAX_SET, sizeof *x.rc), 0};
+    if (!x.rc) { h->oom = 1; return; }
     fputs("<section id=\"roc\"><h2>ROC curves from choice-mode margins</h2>"
           "<p class=\"note\">Score: log p(yes) &minus; log p(no) from one forward pass; one curve per resolution. "
-          "AUC in the legend.</p><div class=\"charts\">", f);
-    for (size_t i = 0; i < h->nruns; i++) {
-        const rp_run *r = &h->runs[i];
-        sset su;
-        suites_of(r, &su);
-        for (size_t s = 0; s < su.n; s++) {
-            iset rs;
-            sset qs;
-            res_of(r, su.s[s], &rs);
-            quants_of(r, su.s[s], &qs);
-            for (size_t q = 0; q < qs.n && q < 4; q++) {
-                rs_series se[MAX_SET];
-                size_t ns = 0;
-                for (size_t k = 0; k < rs.n; k++) {
-                    size_t n = collect(h, r, su.s[s], qs.s[q], rs.v[k], NULL, ANY_DETAIL);
-                    if (!make_roc(h, n, &rc[ns])) continue;
-                    char rb[16];
-                    snprintf(rc[ns].label, sizeof rc[ns].label, "%s px, AUC %.3f", res_label(rs.v[k], rb, sizeof rb),
-                             rc[ns].auc);
-                    se[ns] = (rs_series){rc[ns].label, rs_ramp(ns, rs.n), rc[ns].n, rc[ns].fpr, rc[ns].tpr, NULL, NULL, 0};
-                    ns++;
-                }
-                if (!ns) continue;
-                any = 1;
-                char title[160];
-                snprintf(title, sizeof title, "%.40s / %.30s / %.20s", su.s[s], nz(r->name), qs.s[q]);
-                rs_chart c = {.title = title, .xlabel = "false positive rate", .ylabel = "true positive rate",
-                              .xmin = 0, .xmax = 1, .diagonal = 1, .width = 520, .height = 340};
-                rs_line_chart(f, &c, se, ns);
-            }
-        }
-    }
-    fputs("</div>", f);
-    if (!any) fputs("<p class=\"note\">No choice-mode margins with yes/no labels in these runs.</p>", f);
-    fputs("</section>\n", f);
-    free(rc);
+          "AUC in the legend.</p><div class=\"charts\">", h->f);
+    each_cell(h, 4, 0, roc_cell, &x);
+    fputs("</div>", h->f);
+    if (!x.any) fputs("<p class=\"note\">No choice-mode margins with yes/no labels in these runs.</p>", h->f);
+    fputs("</section>\n", h->f);
+    free(x.rc);
 }
 
 /* ---- quantization ------------------------------------------------------------------- */
@@ -1187,6 +1193,30 @@ static void section_samples(hw *h)
 
 /* ---- embedded data ---------------------------------------------------------------------- */
 
+/* One cell's accuracy points for the JSON data block. */
+static void data_cell(hw *h, const cell *c, void *ctx)
+{
+    FILE *f = h->f;
+    int *first = ctx;
+    for (size_t k = 0; k < c->rs->n; k++) {
+        size_t n = collect(h, c->run, c->suite, c->quant, c->rs->v[k], NULL, ANY_DETAIL);
+        if (!n) continue;
+        agg a = agg_rows(h, n);
+        fprintf(f, "%s{\"run_id\":%lld,\"suite\":", *first ? "" : ",", (long long)c->run->id);
+        *first = 0;
+        report_json_str(f, c->suite);
+        fputs(",\"quant\":", f);
+        report_json_str(f, c->quant);
+        fprintf(f, ",\"resolution\":%d,\"n\":%zu,\"value\":", c->rs->v[k], a.n);
+        report_json_num(f, a.est);
+        fputs(",\"ci\":[", f);
+        report_json_num(f, a.lo);
+        fputc(',', f);
+        report_json_num(f, a.hi);
+        fputs("]}", f);
+    }
+}
+
 static void data_block(hw *h)
 {
     FILE *f = h->f;
@@ -1201,36 +1231,11 @@ static void data_block(hw *h)
         report_json_str(f, r->mode);
         fputs(",\"model_sha256\":", f);
         report_json_str(f, r->model_sha256);
-        fputs(",\"accuracy\":[", f);
-        sset su;
-        suites_of(r, &su);
-        int first = 1;
-        for (size_t s = 0; s < su.n; s++) {
-            sset qs;
-            iset rs;
-            quants_of(r, su.s[s], &qs);
-            res_of(r, su.s[s], &rs);
-            for (size_t q = 0; q < qs.n; q++)
-                for (size_t k = 0; k < rs.n; k++) {
-                    size_t n = collect(h, r, su.s[s], qs.s[q], rs.v[k], NULL, ANY_DETAIL);
-                    if (!n) continue;
-                    agg a = agg_rows(h, n);
-                    fputs(first ? "{\"suite\":" : ",{\"suite\":", f);
-                    first = 0;
-                    report_json_str(f, su.s[s]);
-                    fputs(",\"quant\":", f);
-                    report_json_str(f, qs.s[q]);
-                    fprintf(f, ",\"resolution\":%d,\"n\":%zu,\"value\":", rs.v[k], a.n);
-                    report_json_num(f, a.est);
-                    fputs(",\"ci\":[", f);
-                    report_json_num(f, a.lo);
-                    fputc(',', f);
-                    report_json_num(f, a.hi);
-                    fputs("]}", f);
-                }
-        }
-        fputs("]}", f);
+        fputc('}', f);
     }
+    fputs("],\"accuracy\":[", f);
+    int first = 1;
+    each_cell(h, SIZE_MAX, 0, data_cell, &first);
     fputs("]}</script>\n", f);
 }
 

@@ -73,7 +73,7 @@ static const char *store_a(void)
     store_run_open(s, &rc, &c, &created, &err);
     store_run_open(s, &ro, &o, &created, &err);
     for (int i = 0; i < 40; i++) {
-        char id[16], img[16];
+        char id[32], img[32];
         snprintf(id, sizeof id, "s%02d", i);
         snprintf(img, sizeof img, "img%02d.png", i);
         int a224 = i < 20 ? 1 : i < 29 ? 1 : i < 30 ? 0 : 0;
@@ -254,7 +254,7 @@ static void test_quant(void)
     snprintf(lp, sizeof lp, "[{\"id\":1,\"logprob\":%.17g,\"top\":[[1,%.17g],[2,%.17g]]}]", log(.7), log(.7), log(.2));
     snprintf(lq, sizeof lq, "[{\"id\":1,\"logprob\":%.17g,\"top\":[[1,%.17g],[2,%.17g]]}]", log(.6), log(.6), log(.3));
     for (int i = 0; i < 5; i++) {
-        char id[8];
+        char id[32];
         snprintf(id, sizeof id, "q%d", i);
         put(s, a, id, id, 224, "f16", 1, "yes", lp);
         put(s, b, id, id, 224, "q4_0", 1, "yes", lq);
