@@ -616,6 +616,11 @@ void cmp_print_text(FILE *f, const cmp_result *r)
             else fprintf(f, " %8s %8s\n", "-", "-");
         }
     }
+    size_t ntests = 0;
+    for (size_t gi = 0; gi < r->ngroups; gi++)
+        for (int k = 0; k < r->groups[gi].nm; k++) ntests += r->groups[gi].m[k].has_p;
+    fprintf(f, "p: McNemar exact (right/wrong) or sign-flip over images (scores); p(Holm): Holm-Bonferroni over "
+               "the %zu tests above. CI: paired bootstrap over images.\n", ntests);
     fputs("\nflips (right->wrong / wrong->right):\n", f);
     for (size_t gi = 0; gi < r->ngroups; gi++) {
         const cmp_group *g = &r->groups[gi];

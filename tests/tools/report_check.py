@@ -62,7 +62,7 @@ class Browser:
 
         args = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--no-first-run", "--no-default-browser-check",
-                "--disable-extensions", "--mute-audio", "--hide-scrollbars", "--remote-debugging-pipe",
+                "--disable-extensions", "--mute-audio", "--disable-dev-shm-usage", "--hide-scrollbars", "--remote-debugging-pipe",
                 "--user-data-dir=" + profile, "about:blank"]
         self.proc = subprocess.Popen(args, preexec_fn=child, close_fds=False, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
