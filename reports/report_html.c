@@ -454,10 +454,11 @@ static void section_metrics(hw *h)
                 fprintf(f, "</td><td class=\"n\">%s</td><td>", res_label(m->resolution, rb, sizeof rb));
                 h_text(h, m->name);
                 fputs("</td><td class=\"n\">", f);
-                if (isfinite(m->value)) fprintf(f, "%.*f", dec, scale * m->value);
+                if (isfinite(scale * m->value)) fprintf(f, "%.*f", dec, scale * m->value);
                 else fputs("null", f);
                 fputs("</td><td class=\"n\">", f);
-                if (isfinite(m->lo) && isfinite(m->hi)) fprintf(f, "[%.*f, %.*f]", dec, scale * m->lo, dec, scale * m->hi);
+                if (isfinite(scale * m->lo) && isfinite(scale * m->hi))
+                    fprintf(f, "[%.*f, %.*f]", dec, scale * m->lo, dec, scale * m->hi);
                 else fputs("&ndash;", f);
                 fprintf(f, "</td><td class=\"n\">%lld</td><td class=\"dim\">", (long long)m->n);
                 report_html_n(f, m->variant, 80);

@@ -67,6 +67,7 @@ static void axes(FILE *f, const rs_chart *c, const frame *fr, int w, int h, int 
     /* x ticks */
     if (c->xticks) {
         for (size_t i = 0; i < c->nxticks; i++) {
+            if (!isfinite(c->xticks[i]) || (fr->xlog && c->xticks[i] <= 0)) continue;
             double x = fx(fr, c->xticks[i]);
             fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"grid\"/>", x, fr->py0, x, fr->py1);
             fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" class=\"tk\">", x, fr->py0 + 14);
