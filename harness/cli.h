@@ -64,6 +64,7 @@ int cmd_info(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_suite(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 
 #endif

@@ -19,6 +19,7 @@ static const command commands[] = {
     {"quantize", cmd_quantize, "re-quantize a GGUF file's 2-D weights to one type"},
     {"score",    cmd_score,    "compute a metric over a JSONL file of cases"},
     {"suite",    cmd_suite,    "make, import, fetch and list evaluation suites"},
+    {"generate", cmd_generate, "run the text model on a prompt (with image rows) and print the answer"},
 };
 
 static void usage(FILE *out)
