@@ -126,6 +126,22 @@ static void test_full_run_and_resume(void)
     T_CHECK(strcmp(before, after) == 0, "a second run changed rows");
     free(before);
     free(after);
+    /* score --db rebuilds the same metrics table from the stored rows */
+    char *m1 = dump(ref_db, METRICS_SQL);
+    sqlite3 *h;
+    sqlite3_open(ref_db, &h);
+    sqlite3_exec(h, "DELETE FROM metrics", NULL, NULL, NULL);
+    sqlite3_close(h);
+    T_EQ_INT(count(ref_db, "SELECT count(*) FROM metrics"), 0);
+    t_proc p;
+    const char *argv[] = {"score", "--db", ref_db, "t", NULL};
+    t_run(&p, NULL, 0, argv);
+    T_CHECK(p.rc == 0, "score --db: %s", p.err);
+    t_proc_free(&p);
+    char *m2 = dump(ref_db, METRICS_SQL);
+    T_CHECK(strcmp(m1, m2) == 0 && strlen(m1) > 0, "score --db gives other metrics");
+    free(m1);
+    free(m2);
 }
 
 static pid_t spawn_run(const char *db)
