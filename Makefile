@@ -26,7 +26,7 @@ FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%) $(FUZZ_NAMES:%=$(BUILD)/tests/replay_%)
 TESTLIB_OBJ := $(BUILD)/tests/testlib.o
 
-.PHONY: all test asan clean tests-bin fuzz
+.PHONY: all test asan clean tests-bin fuzz demo bench-reuse
 .SECONDARY:
 all: $(BIN)
 
@@ -75,7 +75,16 @@ fuzz:
 	  test -z "$$(ls build-fuzz/crash-$$t-* 2>/dev/null)" || { echo "crash in $$t"; exit 1; }; \
 	done
 
+# The README's first command: a procedural suite at three resolutions, the store and
+# the HTML report, on the model in models/ (about a minute on two cores).
+demo: $(BIN)
+	sh demo.sh
+
+# Per-image prefix reuse against the naive per-question path (issue 7's benchmark).
+bench-reuse: $(BIN)
+	sh bench/reuse.sh
+
 clean:
-	rm -rf build build-asan build-fuzz llava-eval llava-eval-asan
+	rm -rf build build-asan build-fuzz llava-eval llava-eval-asan demo
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

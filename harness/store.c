@@ -440,3 +440,115 @@ int store_query(store *s, const char *sql, const char *const *params, int nparam
     sqlite3_finalize(st);
     return rc;
 }
+
+/* ------------------------------------------------------------------ merge */
+
+int store_merge(store *s, const char *in_path, int64_t *run_ids, int cap, int *n, lv_error *err)
+{
+    sqlite3_stmt *runs = NULL, *find = NULL, *conflict = NULL, *copy = NULL;
+    int rc = -1;
+    lv_error e2;
+    char *uri = sqlite3_mprintf("file:%s?mode=ro", in_path);
+    if (!uri) return lv_errorf(err, "out of memory");
+    /* the input must be a store of this schema (opening it checks) */
+    store *in = store_open(in_path, 1, &e2);
+    if (!in) { sqlite3_free(uri); return lv_errorf(err, "%s: %s", in_path, e2.msg); }
+    store_close(in);
+    sqlite3_stmt *att;
+    if (sqlite3_prepare_v2(s->db, "ATTACH DATABASE ?1 AS src", -1, &att, NULL) != SQLITE_OK) { sqlite3_free(uri); return sqlerr(s, err, "attach"); }
+    bind_text(att, 1, uri);
+    int arc = sqlite3_step(att);
+    sqlite3_finalize(att);
+    sqlite3_free(uri);
+    if (arc != SQLITE_DONE) return sqlerr(s, err, in_path);
+    if (exec(s, "BEGIN IMMEDIATE", err)) goto detach;
+    static const char *cols =
+        "suite, sample_id, image, category, resolution, quant, prompt, output, parsed, score, correct, label,"
+        " logprobs, choice_margin, encode_ms, prefill_ms, decode_ms, n_prompt_tokens, n_gen_tokens, status, error,"
+        " meta, created";
+    char copy_sql[2048], *p = copy_sql;
+    p += snprintf(p, sizeof copy_sql, "INSERT INTO main.results(run_id, %s) SELECT ?1, %s FROM src.results WHERE run_id = ?2"
+                  " AND true ON CONFLICT(run_id, sample_id, resolution, quant) DO UPDATE SET", cols, cols);
+    static const char *upd[] = {"suite", "image", "category", "prompt", "output", "parsed", "score", "correct", "label",
+                                "logprobs", "choice_margin", "encode_ms", "prefill_ms", "decode_ms", "n_prompt_tokens",
+                                "n_gen_tokens", "status", "error", "meta", "created"};
+    for (size_t i = 0; i < sizeof upd / sizeof upd[0]; i++)
+        p += snprintf(p, sizeof copy_sql - (size_t)(p - copy_sql), "%s %s=excluded.%s", i ? "," : "", upd[i], upd[i]);
+    snprintf(p, sizeof copy_sql - (size_t)(p - copy_sql), " WHERE main.results.status = 'error'");
+    if (sqlite3_prepare_v2(s->db, "SELECT id, name, config_hash FROM src.runs ORDER BY id", -1, &runs, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, "SELECT id, config_hash FROM main.runs WHERE name = ?1", -1, &find, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db,
+                           "SELECT d.sample_id FROM src.results x JOIN main.results d ON d.run_id = ?1 AND"
+                           " d.sample_id = x.sample_id AND d.resolution = x.resolution AND d.quant = x.quant"
+                           " WHERE x.run_id = ?2 AND x.status = 'ok' AND d.status = 'ok' AND d.output IS NOT x.output LIMIT 1",
+                           -1, &conflict, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, copy_sql, -1, &copy, NULL) != SQLITE_OK) {
+        sqlerr(s, err, "merge");
+        goto rollback;
+    }
+    while (sqlite3_step(runs) == SQLITE_ROW) {
+        int64_t src_id = sqlite3_column_int64(runs, 0), dst_id = -1;
+        const char *name = col_text(runs, 1), *hash = col_text(runs, 2);
+        sqlite3_reset(find);
+        bind_text(find, 1, name);
+        while (sqlite3_step(find) == SQLITE_ROW) {
+            if (strcmp(col_text(find, 1), hash) == 0) dst_id = sqlite3_column_int64(find, 0);
+            else {
+                lv_errorf(err, "%s: run '%s' has a different configuration than the run of that name here", in_path, name);
+                goto rollback;
+            }
+        }
+        if (dst_id < 0) {
+            sqlite3_stmt *ins;
+            /* the merged run is the union of its shards: no shard label */
+            if (sqlite3_prepare_v2(s->db,
+                                   "INSERT INTO main.runs(name, created, backend, model_path, model_sha256, mmproj_path,"
+                                   " mmproj_sha256, remote_url, remote_model, suite_name, suite_task, suite_provenance,"
+                                   " resolutions, quants, mode, template, prompt_hash, preprocess, gen_config, config,"
+                                   " config_hash, shard, program_version) SELECT name, created, backend, model_path,"
+                                   " model_sha256, mmproj_path, mmproj_sha256, remote_url, remote_model, suite_name,"
+                                   " suite_task, suite_provenance, resolutions, quants, mode, template, prompt_hash,"
+                                   " preprocess, gen_config, config, config_hash, NULL, program_version FROM src.runs"
+                                   " WHERE id = ?1", -1, &ins, NULL) != SQLITE_OK) {
+                sqlerr(s, err, "merge");
+                goto rollback;
+            }
+            sqlite3_bind_int64(ins, 1, src_id);
+            int irc = sqlite3_step(ins);
+            sqlite3_finalize(ins);
+            if (irc != SQLITE_DONE) { sqlerr(s, err, "merge"); goto rollback; }
+            dst_id = sqlite3_last_insert_rowid(s->db);
+        }
+        sqlite3_reset(conflict);
+        sqlite3_bind_int64(conflict, 1, dst_id);
+        sqlite3_bind_int64(conflict, 2, src_id);
+        if (sqlite3_step(conflict) == SQLITE_ROW) {
+            lv_errorf(err, "%s: sample '%s' of run '%s' has a different output here (conflicting rows)", in_path,
+                      col_text(conflict, 0), name);
+            goto rollback;
+        }
+        sqlite3_reset(copy);
+        sqlite3_bind_int64(copy, 1, dst_id);
+        sqlite3_bind_int64(copy, 2, src_id);
+        if (sqlite3_step(copy) != SQLITE_DONE) { sqlerr(s, err, "merge"); goto rollback; }
+        int seen = 0;
+        for (int i = 0; i < *n && i < cap; i++) seen |= run_ids[i] == dst_id;
+        if (!seen && *n < cap) run_ids[(*n)++] = dst_id;
+    }
+    sqlite3_finalize(runs); runs = NULL;
+    sqlite3_finalize(find); find = NULL;
+    sqlite3_finalize(conflict); conflict = NULL;
+    sqlite3_finalize(copy); copy = NULL;
+    if (exec(s, "COMMIT", err)) goto rollback;
+    rc = 0;
+    goto detach;
+rollback:
+    sqlite3_finalize(runs);
+    sqlite3_finalize(find);
+    sqlite3_finalize(conflict);
+    sqlite3_finalize(copy);
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+detach:
+    sqlite3_exec(s->db, "DETACH DATABASE src", NULL, NULL, NULL);
+    return rc;
+}

@@ -108,4 +108,13 @@ typedef int (*store_row_fn)(void *ctx, int ncols, const char *const *cols, const
 int store_query(store *s, const char *sql, const char *const *params, int nparams,
                 store_row_fn fn, void *ctx, lv_error *err);
 
+/* Merges every run of the store at in_path into s: runs are matched by (name,
+ * config hash) and created when missing; a run of the same name with another
+ * configuration is refused. Rows are copied with the resume rule (an 'ok' row is
+ * never replaced; an error row is replaced by an 'ok' one); an 'ok' row that
+ * exists on both sides with a different output is a conflict and refused. Each
+ * input is merged in one transaction, so merging again changes nothing. The ids
+ * of the runs touched are appended to run_ids (up to cap; *n counts them). */
+int store_merge(store *s, const char *in_path, int64_t *run_ids, int cap, int *n, lv_error *err);
+
 #endif
