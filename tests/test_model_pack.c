@@ -1,7 +1,8 @@
 /* tests/test_model_pack.c — 'llava-eval model pack': a spec with every key type, a
  * copy row, F32 and F16 tensors becomes a GGUF file whose keys, shapes and values
  * read back exactly (F16 rounded to nearest even); bad specs are refused without
- * writing OUT. */
+ * writing OUT. The committed trained model (models/tiny-llava-procedural-*) loads in
+ * the engine and answers a suite's yes/no probe in the format it was trained on. */
 #include "tests/test.h"
 
 #include <math.h>
@@ -124,9 +125,39 @@ static void test_bad_specs(void)
     }
 }
 
+/* The trained files: every text variant answers " Yes" or " No" and stops at EOS. */
+static void test_committed_model_answers(void)
+{
+    const char *mm = "models/tiny-llava-procedural-mmproj.gguf";
+    if (access(mm, F_OK) != 0) T_SKIP("no trained model in models/");
+    char suite[512];
+    snprintf(suite, sizeof suite, "%s/os", t_tmpdir());
+    t_proc p;
+    const char *mk[] = {"suite", "make", "object-size", "-o", suite, "--n", "2", "--seed", "42", NULL};
+    t_run(&p, NULL, 0, mk);
+    T_CHECK(p.rc == 0, "suite make: %s", p.err);
+    t_proc_free(&p);
+    char img[600];
+    snprintf(img, sizeof img, "%s/images/00000.png", suite);
+    const char *texts[] = {"models/tiny-llava-procedural-text-F16.gguf", "models/tiny-llava-procedural-text-Q8_0.gguf",
+                           "models/tiny-llava-procedural-text-Q4_0.gguf"};
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        const char *argv[] = {"generate", "-m", texts[i], "--mmproj", mm, "--image", img, "-p",
+                              "Is there a red circle in the image?\nAnswer the question using a single word or phrase.",
+                              "-n", "4", "-t", "1", NULL};
+        t_run(&p, NULL, 0, argv);
+        T_CHECK(p.rc == 0, "%s: %s", texts[i], p.err);
+        T_CHECK(p.out && (strcmp(p.out, " Yes\n") == 0 || strcmp(p.out, " No\n") == 0 ||
+                          strcmp(p.out, " Yes") == 0 || strcmp(p.out, " No") == 0),
+                "%s answered '%s'", texts[i], p.out ? p.out : "");
+        t_proc_free(&p);
+    }
+}
+
 int main(void)
 {
     T_RUN(test_round_trip);
     T_RUN(test_bad_specs);
+    T_RUN(test_committed_model_answers);
     T_MAIN_END();
 }
