@@ -7,7 +7,9 @@
  *       build/harness/jsonw.o build/harness/store.o
  *   cc -O2 -I. -I/usr/include/cjson -o gen models/train/gen_main.c /tmp/libgen.a -lcjson -lm -pthread
  */
+#include <stdio.h>
 #include <stdlib.h>
+
 #include "datasets/synth.h"
 int main(int argc, char **argv)
 {
