@@ -40,7 +40,8 @@ What that run taught (train.log): the grounding heads and the decoder fit the
 but did not generalize to a new seed (53 %, 2 %): stage 1 saw each image ~37 times
 and the ViT memorized per-image backgrounds. The next run should stream fresh
 suites (the generator makes ~1,000 images/s on 16 cores, so generate in background
-processes while training, one pass over each image) rather than loop over a fixed set.
+processes while training, one pass over each image) rather than loop over a fixed set,
+and/or use --augment (fresh pixel noise + a small shift per view; untested at scale).
 """
 import argparse
 import json
@@ -377,10 +378,22 @@ def ground_loss(model, feats, data, imgs, dev):
     return lp + lw + lc, (lp.item(), lw.item(), lc.item())
 
 
-def images_to(dev, data, imgs):
+AUGMENT = dict(on=False, noise=8.0, shift=6)
+
+
+def images_to(dev, data, imgs, train=False):
+    """A batch of images on the device; with --augment (training only) each view gets
+    fresh Gaussian pixel noise and a small shift, so the per-image background noise
+    cannot be memorized."""
     if getattr(data, "images_t", None) is None:   # the whole set lives on the device
         data.images_t = torch.from_numpy(data.images).to(dev)
-    return data.images_t[torch.as_tensor(imgs, device=dev)]
+    x = data.images_t[torch.as_tensor(imgs, device=dev)]
+    if train and AUGMENT["on"]:
+        k = AUGMENT["shift"]
+        dy, dx = (int(v) for v in torch.randint(-k, k + 1, (2,)))
+        x = torch.roll(x.float(), shifts=(dy, dx), dims=(1, 2))
+        x = (x + torch.randn_like(x) * AUGMENT["noise"]).round().clamp(0, 255)
+    return x
 
 
 def train(model, data, tokens, a, dev, log):
@@ -431,7 +444,7 @@ def train(model, data, tokens, a, dev, log):
 
     def s1(step, steps):
         imgs = rng.integers(n_img, size=a.bs1)
-        feats = model.vit(images_to(dev, data, imgs))
+        feats = model.vit(images_to(dev, data, imgs, train=True))
         return ground_loss(model, feats, data, imgs, dev)
     model.train()
     if "1" in a.stages:
@@ -440,7 +453,7 @@ def train(model, data, tokens, a, dev, log):
     def lm_step(step, steps, easy, aux):
         idx = sample_batch(data, rng, a.bs, mix, easy)
         imgs = np.array([data.samples[i]["img"] for i in idx])
-        feats = model.vit(images_to(dev, data, imgs))
+        feats = model.vit(images_to(dev, data, imgs, train=True))
         x, tgt = build_batch(model, sys_ids, model.project(feats), [data.user[i] for i in idx],
                              [data.ans[i] for i in idx], dev)
         h = model.decode(x)
@@ -721,8 +734,11 @@ def main():
     ap.add_argument("--kinds", default=",".join(KINDS), help="suites to train on")
     ap.add_argument("--init", help="start from an export folder (text/mmproj .json + .bin)")
     ap.add_argument("--seed0", type=int, default=1000, help="first training-suite seed")
+    ap.add_argument("--augment", action="store_true",
+                    help="fresh pixel noise and a small shift per training view (against memorization)")
     a = ap.parse_args()
     a.kinds = a.kinds.split(",")
+    AUGMENT["on"] = a.augment
     if a.tiny:
         a.steps1, a.steps2, a.steps3, a.bs1, a.bs, a.log_every = 6, 6, 6, 8, 4, 2
         a.train_images, a.eval_n = 64, 16
