@@ -27,7 +27,7 @@ seeds 1000+ (training) and 42 (evaluation, never used in training).
 
 usage (CPU smoke test):  train.py --gen ./llava-eval --tokens tokens.json --out OUT --tiny
 
-The committed model (models/README.md) came from one H100 run (a copy of the
+The first model (not committed: it stays at chance on new seeds) came from one H100 run (a copy of the
 generator binary `gen` = suite_make() linked alone, carried with libcjson and the font):
   train.py --gen gen --tokens tokens.json --out OUT --jobs 16 --train-images 64000 \
       --eval-n 400 --bs1 512 --bs 256 --steps1 20000 --steps2 20000 --steps3 20000 \
