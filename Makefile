@@ -26,7 +26,7 @@ FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%) $(FUZZ_NAMES:%=$(BUILD)/tests/replay_%)
 TESTLIB_OBJ := $(BUILD)/tests/testlib.o
 
-.PHONY: all test asan clean tests-bin fuzz bench
+.PHONY: all test asan clean tests-bin fuzz bench demo bench-reuse
 .SECONDARY:
 all: $(BIN)
 
@@ -80,7 +80,16 @@ fuzz:
 bench: $(BIN)
 	@LLAVA_EVAL_BIN=./$(BIN) sh tests/bench/bench.sh
 
+# The README's first command: a procedural suite at three resolutions, the store and
+# the HTML report, on the model in models/ (about a minute on two cores).
+demo: $(BIN)
+	sh demo.sh
+
+# Per-image prefix reuse against the naive per-question path (issue 7's benchmark).
+bench-reuse: $(BIN)
+	sh bench/reuse.sh
+
 clean:
-	rm -rf build build-asan build-fuzz llava-eval llava-eval-asan
+	rm -rf build build-asan build-fuzz llava-eval llava-eval-asan demo
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -7,6 +7,7 @@
 #include "engine/clip.h"
 
 #include <cblas.h>
+#include <cpuid.h>
 #include <immintrin.h>
 #include <math.h>
 #include <pthread.h>
@@ -22,7 +23,8 @@
 #define CAP_FF         65536
 #define CAP_HEAD       256
 #define CAP_LAYER      256
-#define CAP_POS        16385
+#define CAP_POS        4097     /* n_pos: 64×64 patches + class */
+#define CAP_RUN_FLOATS ((uint64_t)128 << 20)   /* per-run buffers: 512 MiB (ViT-L: 36 MiB) */
 #define CAP_PROJ       32768
 
 /* ==== types ==================================================================== */
@@ -99,10 +101,20 @@ static float quick_gelu_f32(float x)
     return x * (1.0f / (1.0f + expf(-1.702f * x)));
 }
 
+/* CPUID: AVX and F16C present and the OS saves YMM state (XGETBV). */
+static int cpu_has_f16c(void)
+{
+    unsigned a, b, c, d, lo, hi;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    if (!(c & (1u << 27)) || !(c & (1u << 28)) || !(c & (1u << 29))) return 0;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    (void)hi;
+    return (lo & 6) == 6;
+}
+
 static void tables_init(void)
 {
-    __builtin_cpu_init();
-    has_f16c = __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
+    has_f16c = cpu_has_f16c();
     for (int i = 0; i < 65536; i++) {
         float f = lv_fp16_to_fp32((uint16_t)i);
         gelu_tab[i] = lv_fp16_to_fp32(lv_fp32_to_fp16(gelu_tanh_f32(f)));
@@ -375,7 +387,9 @@ static int load_hparams(lv_clip *c, const lv_gguf *g, lv_error *err)
         key_f32x3(g, "clip.vision.image_std", ip->std, err))
         return -1;
     for (int k = 0; k < 3; k++)
-        if (ip->std[k] == 0.0f) return lv_errorf(err, "mmproj: image_std has a zero");
+        if (!(fabsf(ip->mean[k]) <= LV_IMAGE_MAX_NORM) || !(fabsf(ip->std[k]) <= LV_IMAGE_MAX_NORM) ||
+            !(fabsf(ip->std[k]) >= 1.0f / LV_IMAGE_MAX_NORM))
+            return lv_errorf(err, "mmproj: image_mean/image_std out of range");
     rc = lv_gguf_get_str(g, "clip.vision.mm_patch_merge_type", &s, err);
     if (rc < 0) return -1;
     if (rc == 0) {
@@ -501,7 +515,13 @@ static int alloc_run(lv_clip *c, lv_error *err)
     const size_t K = 3 * (size_t)hp->patch_size * hp->patch_size, E1 = (size_t)hp->proj_hidden;
     const size_t E = (size_t)hp->proj_out;
     size_t wide = F > E1 ? F : E1, act = wide > H ? wide : H;
+    uint64_t total;   /* floats; all factors are capped, so no overflow in 64 bits */
     if (act < K) act = K;
+    total = (uint64_t)np * (6 * H + np + wide + act + (H > E ? H : E)) + (uint64_t)hp->n_patches * K;
+    if (total > CAP_RUN_FLOATS)
+        return lv_errorf(err, "mmproj: run buffers would need %llu MiB (max %llu)",
+                         (unsigned long long)(total * 4 >> 20),
+                         (unsigned long long)(CAP_RUN_FLOATS * 4 >> 20));
     if (!(r->x = track(c, np * H, err)) || !(r->h = track(c, np * H, err)) ||
         !(r->q = track(c, np * H, err)) || !(r->k = track(c, np * H, err)) ||
         !(r->v = track(c, np * H, err)) || !(r->att = track(c, np * np, err)) ||

@@ -635,7 +635,10 @@ static int preprocess_single(const lv_image *img, const lv_image_params *p, lv_i
         if (pad && img->w != img->h) {
             uint8_t bg[3];
             int c;
-            for (c = 0; c < 3; c++) bg[c] = (uint8_t)clampi((int)(p->mean[c] * 255.0), 0, 255);
+            for (c = 0; c < 3; c++) {           /* int(255·mean), clamped (mean is checked) */
+                double v = p->mean[c] * 255.0;
+                bg[c] = (uint8_t)(v <= 0.0 ? 0 : v >= 255.0 ? 255 : (int)v);
+            }
             if (pad_square(img, bg, 1, &sq, err)) goto done;
             in = &sq;
         }
@@ -735,6 +738,12 @@ int lv_image_preprocess(const lv_image *img, const lv_image_params *p, lv_image_
                          p->patch_size);
     if (mode != LV_IMAGE_LLAVA && mode != LV_IMAGE_LLAMACPP)
         return lv_errorf(err, "preprocess: unknown mode %d", (int)mode);
+    for (int c = 0; c < 3; c++)
+        if (!(fabsf(p->mean[c]) <= LV_IMAGE_MAX_NORM) || !(fabsf(p->std[c]) <= LV_IMAGE_MAX_NORM) ||
+            !(fabsf(p->std[c]) >= 1.0f / LV_IMAGE_MAX_NORM))
+            return lv_errorf(err, "preprocess: image mean/std out of range");
+    if (p->n_pinpoints < 0 || p->n_pinpoints > LV_IMAGE_MAX_PINPOINTS)
+        return lv_errorf(err, "preprocess: bad pinpoint count %d", p->n_pinpoints);
     out->mode = mode;
     out->orig_w = img->w;
     out->orig_h = img->h;

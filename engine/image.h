@@ -37,6 +37,7 @@
 #define LV_IMAGE_MAX_PIXELS      (40u << 20)   /* w·h cap (≈ 6500×6500) */
 #define LV_IMAGE_MAX_PINPOINTS   16            /* (w,h) pairs: clip.cpp reads ≤ 32 ints */
 #define LV_IMAGE_MAX_GRID        8             /* tiles per side of an anyres grid */
+#define LV_IMAGE_MAX_NORM        1000.0f       /* |mean| ≤ this, 1/this ≤ |std| ≤ this */
 
 /* ---- types ------------------------------------------------------------------- */
 

@@ -65,11 +65,14 @@ int cmd_tokenize(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_suite(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
+int cmd_model(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
-int cmd_model(int argc, char **argv);
 int cmd_model_synth(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif

@@ -14,7 +14,7 @@ static const char *o_suite, *o_model, *o_mmproj, *o_db, *o_name, *o_res, *o_mode
 static cli_strlist o_quants;
 static long o_limit, o_threads, o_n = 16, o_seed = 42, o_top = 5;
 static double o_temp;
-static int o_quiet;
+static int o_quiet, o_no_reuse;
 
 static const cli_opt opts[] = {
     {0, "suite", CLI_STR, &o_suite, "DIR", "suite folder (suite.json + samples.jsonl)", 0, 0},
@@ -35,6 +35,7 @@ static const cli_opt opts[] = {
     {0, "top", CLI_INT, &o_top, "K", "alternatives stored per answer token (default 5)", 0, 32},
     {'t', "threads", CLI_INT, &o_threads, "N", "threads (default: CPUs, at most 8)", 1, 256},
     {'q', "quiet", CLI_FLAG, &o_quiet, NULL, "no progress on stderr", 0, 0},
+    {0, "no-reuse", CLI_FLAG, &o_no_reuse, NULL, "encode and prefill again for every question (benchmarks; same results)", 0, 0},
     {0, NULL, 0, NULL, NULL, NULL, 0, 0},
 };
 
@@ -103,6 +104,7 @@ int cmd_run(int argc, char **argv)
     long nc = sysconf(_SC_NPROCESSORS_ONLN);
     c.threads = o_threads ? (int)o_threads : nc < 1 ? 1 : nc > 8 ? 8 : (int)nc;
     c.progress = !o_quiet;
+    c.no_reuse = o_no_reuse;
     c.stop = &stop_flag;
     if (!c.mmproj) return cli_error("run", "--mmproj FILE is required for image suites (see --help)");
 

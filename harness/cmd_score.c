@@ -3,6 +3,8 @@
  * JSON object per case: its id and the fields of its `expect` object we compute.
  * A bad line is reported as `FILE:LINE: why` and skipped; the exit status is then 2. */
 #include "harness/cli.h"
+#include "harness/run.h"
+#include "harness/store.h"
 #include "metrics/metrics.h"
 #include "metrics/utext.h"
 
@@ -337,10 +339,14 @@ static const struct {
 
 /* ---- the command --------------------------------------------------------------- */
 
-static const cli_opt score_opts[] = {{0, NULL, CLI_FLAG, NULL, NULL, NULL, 0, 0}};
+static const char *o_db;
+
+static const cli_opt score_opts[] = {
+    {0, "db", CLI_STR, &o_db, "FILE", "recompute the metrics table of runs in a store (all runs, or those named)", 0, 0},
+    {0, NULL, CLI_FLAG, NULL, NULL, NULL, 0, 0}};
 
 static const cli_spec score_spec = {
-    "score", "score METRIC FILE.jsonl",
+    "score", "score METRIC FILE.jsonl | score --db FILE [RUN...]",
     "compute a metric over a JSONL file of cases",
     "METRIC and the input fields of each line (see shared/fixtures/metrics/README.md):\n"
     "  vqa          pred, answers[]          -> vqa, vqa_raw, textvqa (null unless 10 answers)\n"
@@ -351,7 +357,9 @@ static const cli_spec score_spec = {
     "  chair        caption, gt_objects[]    -> words node_words hallucinated chair_s chair_i recall\n"
     "               items[{caption,gt_objects}] -> chair_s chair_i and their counts\n"
     "Every line also needs an `id`, copied to the output. FILE '-' reads standard input.\n"
-    "A bad line is reported on stderr as FILE:LINE and skipped; the exit status is then 2.",
+    "A bad line is reported on stderr as FILE:LINE and skipped; the exit status is then 2.\n"
+    "With --db, the metrics of the named runs (label or id; default all) are computed\n"
+    "again from their stored results, with intervals, into the store's metrics table.",
     score_opts,
 };
 
@@ -382,6 +390,46 @@ done:
     return rc;
 }
 
+static int collect_id(void *ctx, int nc, const char *const *c, const char *const *names)
+{
+    int64_t **v = ctx;
+    (void)nc; (void)names;
+    int64_t n = (*v)[0];
+    int64_t *nv = realloc(*v, sizeof *nv * (size_t)(n + 2));
+    if (!nv) return -1;
+    nv[n + 1] = atoll(c[0]);
+    nv[0] = n + 1;
+    *v = nv;
+    return 0;
+}
+
+/* score --db FILE [RUN...]: the metrics table rebuilt from stored results. */
+static int score_db(const char *db, char **runs, int nruns)
+{
+    lv_error err = {{0}};
+    store *st = store_open(db, 0, &err);
+    int64_t *ids = calloc(1, sizeof *ids);   /* ids[0] = count */
+    int rc = CLI_OK;
+    if (!st) { free(ids); return cli_error(db, "%s", err.msg); }
+    if (nruns == 0) {
+        if (store_query(st, "SELECT id FROM runs ORDER BY id", NULL, 0, collect_id, &ids, &err)) { rc = cli_error(db, "%s", err.msg); goto done; }
+    }
+    for (int i = 0; i < nruns; i++) {
+        int64_t id = store_run_lookup(st, runs[i], &err);
+        if (id < 0) { rc = cli_error("score", "%s", err.msg); goto done; }
+        int64_t *nv = realloc(ids, sizeof *nv * (size_t)(ids[0] + 2));
+        if (!nv) { rc = cli_error("score", "out of memory"); goto done; }
+        ids = nv;
+        ids[++ids[0]] = id;
+    }
+    for (int64_t i = 1; i <= ids[0]; i++)
+        if (run_compute_metrics(st, ids[i], &err)) { rc = cli_error(db, "%s", err.msg); goto done; }
+done:
+    free(ids);
+    store_close(st);
+    return rc;
+}
+
 static int blank(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -399,6 +447,7 @@ int cmd_score(int argc, char **argv)
     score_fn fn = NULL;
     FILE *f;
     if ((r = cli_parse(&score_spec, argc, argv, pos, 2, &npos))) return r > 0 ? CLI_OK : CLI_USAGE;
+    if (o_db) return score_db(o_db, pos, npos);
     if (npos != 2) return cli_error("score", "needs METRIC and FILE.jsonl (see --help)");
     for (size_t i = 0; i < sizeof scorers / sizeof scorers[0]; i++)
         if (!strcmp(pos[0], scorers[i].name)) fn = scorers[i].fn;

@@ -336,14 +336,3 @@ done:
     lv_gguf_writer_free(w);
     return rc;
 }
-
-/* 'llava-eval model SUB …': the model subcommands (synth today). */
-int cmd_model(int argc, char **argv)
-{
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fprintf(argc < 2 ? stderr : stdout, "usage: llava-eval model synth --shape NAME --type TYPE -o FILE.gguf\n");
-        return argc < 2 ? CLI_USAGE : CLI_OK;
-    }
-    if (strcmp(argv[1], "synth") == 0) return cmd_model_synth(argc - 1, argv + 1);
-    return cli_error("model", "unknown subcommand '%s'", argv[1]);
-}

@@ -16,14 +16,17 @@ typedef struct {
 static const command commands[] = {
     {"info",     cmd_info,     "show a GGUF file's metadata and tensor table"},
     {"tokenize", cmd_tokenize, "token ids of a text with a model's vocabulary"},
-    {"merge",    cmd_merge,    "combine shard stores into one"},
     {"quantize", cmd_quantize, "re-quantize a GGUF file's 2-D weights to one type"},
-    {"run",      cmd_run,      "run a suite at several resolutions and quants into the store"},
-    {"score",    cmd_score,    "compute a metric over a JSONL file of cases"},
-    {"suite",    cmd_suite,    "make, import, fetch and list evaluation suites"},
     {"generate", cmd_generate, "run the text model on a prompt (with image rows) and print the answer"},
-    {"model",    cmd_model,    "model files: synth (random weights of a real shape)"},
     {"bench",    cmd_bench,    "image-encode, prompt and decode speed (llama-bench style)"},
+    {"suite",    cmd_suite,    "make, import, fetch and list evaluation suites"},
+    {"run",      cmd_run,      "run a suite at several resolutions and quants into the store"},
+    {"merge",    cmd_merge,    "combine shard stores into one"},
+    {"score",    cmd_score,    "compute a metric over a JSONL file of cases"},
+    {"compare",  cmd_compare,  "compare two runs sample by sample; regression gates, JUnit"},
+    {"report",   cmd_report,   "write the self-contained HTML report of runs"},
+    {"export",   cmd_export,   "write result rows as CSV or JSON Lines"},
+    {"model",    cmd_model,    "build model files (pack trained weights into GGUF)"},
 };
 
 static void usage(FILE *out)

@@ -558,7 +558,15 @@ int run_execute(const run_config *c, run_summary *sum, lv_error *err)
                 for (size_t k = 0; k < g->n && !(c->stop && *c->stop); k++) {
                     const suite_sample *smp = &s->samples[g->samples[k]];
                     if (store_result_done(st, sum->run_id, smp->id, res, rs.quant)) continue;
-                    int r = pre ? ask(&rs, l, pre, smp, res, img.encode_ms, k == 0 ? t_prefix : 0, err)
+                    if (c->no_reuse && pre && k > 0) {
+                        /* naive path: the whole image prefix again for this question */
+                        lv_llava_prefix_free(pre);
+                        lv_llava_image_free(&img);
+                        pre = NULL;
+                        if (!(c->mmproj && lv_llava_encode(l, bytes, len, res, 0, &img, &ierr)))
+                            lv_llava_prefix_eval(l, c->mmproj ? &img : NULL, NULL, &pre, &t_prefix, &ierr);
+                    }
+                    int r = pre ? ask(&rs, l, pre, smp, res, img.encode_ms, k == 0 || c->no_reuse ? t_prefix : 0, err)
                                 : put_error(&rs, smp, res, ierr.msg, err);
                     if (r) {
                         lv_llava_prefix_free(pre);

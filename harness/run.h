@@ -44,6 +44,8 @@ typedef struct {
     int         threads;
     int         top_k;            /* alternatives stored per answer token */
     int         progress;         /* 0 quiet, 1 progress on stderr */
+    int         no_reuse;         /* encode and prefill again for every question (the
+                                     naive path, for benchmarks; same results) */
     volatile sig_atomic_t *stop;  /* set by a signal handler: finish the row, return */
 } run_config;
 

@@ -166,6 +166,17 @@ static void t_bad_mmproj(void)
         expect_load_error(b, n, bad_keys[k].key, bad_keys[k].needle);
         memcpy(b + off, save, 4);
     }
+    off = kv_value_offset(b, n, "clip.vision.image_std", &type);
+    T_CHECK(off > 0 && type == 9, "image_std not found as an array");
+    if (off > 0) {   /* array: element type u32, count u64, then the floats */
+        static const float bad[3] = { 1e9f, 0.0f, NAN };
+        for (int k = 0; k < 3; k++) {
+            memcpy(save, b + off + 12, 4);
+            memcpy(b + off + 12, &bad[k], 4);
+            expect_load_error(b, n, "image_std", k == 2 ? "not finite" : "out of range");
+            memcpy(b + off + 12, save, 4);
+        }
+    }
     off = kv_value_offset(b, n, "clip.use_gelu", &type);
     if (off > 0) {   /* rename the key: a required key is missing */
         b[off - 5] ^= 0x20;
