@@ -404,12 +404,93 @@ TGT512 static void x16_q4_K_fn(int64_t n, const uint8_t *w, const lv_act *a, int
     }
 }
 
+/* The hot loop of Q6_K on repacked weights: 16 rows × C activation rows per 256-value
+ * super-block: u = q + 32 rebuilt from the 4 low and 2 high bits, vpdpbusd per 16-value
+ * group, × the group's scale, minus 32·Σ scale·bsum; the f32 step is the oracle's. */
+TGT512 INL void x16_q6_K(const int C, int64_t nb, const uint8_t *w, const lv_act *a, int64_t t0, float *y,
+                         size_t ys)
+{
+    enum { GB = 32 + 256 + 2048 + 1024 };
+    __m512 acc[4];
+#pragma GCC unroll 4
+    for (int c = 0; c < C; c++) acc[c] = _mm512_setzero_ps();
+    const __m512i m4 = _mm512_set1_epi8(15), m30 = _mm512_set1_epi8(0x30);
+    const lv_block_q8_K *arow[4];
+#pragma GCC unroll 4
+    for (int c = 0; c < C; c++) arow[c] = (const lv_block_q8_K *)(a->q + (size_t)(t0 + c) * a->row_bytes);
+    for (int64_t b = 0; b < nb; b++, w += GB) {
+        for (size_t l = 0; l < GB; l += 64) _mm_prefetch((const char *)w + 2 * GB + l, _MM_HINT_T0);
+        const int8_t *sc = (const int8_t *)(w + 32);
+        const uint8_t *ql = w + 288, *qhp = w + 2336;
+        __m512i isum[4];
+#pragma GCC unroll 4
+        for (int c = 0; c < C; c++) isum[c] = _mm512_setzero_si512();
+        for (int h = 0; h < 2; h++) {
+            __m512i qh[8];
+#pragma GCC unroll 8
+            for (int j = 0; j < 8; j++) qh[j] = _mm512_loadu_si512((const void *)(qhp + 512 * h + 64 * j));
+            for (int k = 0; k < 4; k++) {
+                __m512i u[8];
+#pragma GCC unroll 8
+                for (int j = 0; j < 8; j++) {
+                    __m512i lo = _mm512_loadu_si512((const void *)(ql + 1024 * h + 512 * (k & 1) + 64 * j));
+                    lo = k < 2 ? _mm512_and_si512(lo, m4) : _mm512_and_si512(_mm512_srli_epi16(lo, 4), m4);
+                    __m512i hi = k == 0 ? _mm512_slli_epi16(qh[j], 4)
+                               : k == 1 ? _mm512_slli_epi16(qh[j], 2)
+                               : k == 2 ? qh[j] : _mm512_srli_epi16(qh[j], 2);
+                    u[j] = _mm512_or_si512(lo, _mm512_and_si512(hi, m30));
+                }
+                const __m512i pr = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(sc + 32 * (4 * h + k))));
+                const __m512i s_even = _mm512_srai_epi32(_mm512_slli_epi32(pr, 16), 16), s_odd = _mm512_srai_epi32(pr, 16);
+#pragma GCC unroll 4
+                for (int c = 0; c < C; c++) {
+                    const int8_t *aq = arow[c][b].qs + 128 * h + 32 * k;
+                    __m512i p0 = _mm512_setzero_si512(), p1 = _mm512_setzero_si512();
+#pragma GCC unroll 4
+                    for (int j = 0; j < 4; j++) {
+                        p0 = _mm512_dpbusd_epi32(p0, u[j], _mm512_broadcastd_epi32(_mm_loadu_si32(aq + 4 * j)));
+                        p1 = _mm512_dpbusd_epi32(p1, u[j + 4], _mm512_broadcastd_epi32(_mm_loadu_si32(aq + 16 + 4 * j)));
+                    }
+                    isum[c] = _mm512_add_epi32(isum[c], _mm512_add_epi32(_mm512_mullo_epi32(p0, s_even),
+                                                                         _mm512_mullo_epi32(p1, s_odd)));
+                }
+            }
+        }
+        const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)w));
+#pragma GCC unroll 4
+        for (int c = 0; c < C; c++) {
+            __m512i cs = _mm512_setzero_si512();
+            for (int p = 0; p < 8; p++)
+                cs = _mm512_dpwssd_epi32(cs, _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(sc + 32 * p))),
+                                         _mm512_broadcastd_epi32(_mm_loadu_si32(arow[c][b].bsums + 2 * p)));
+            const __m512i is = _mm512_sub_epi32(isum[c], _mm512_slli_epi32(cs, 5));
+            const __m512 t = _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_set1_ps(arow[c][b].d)), _mm512_cvtepi32_ps(is));
+            acc[c] = _mm512_add_ps(acc[c], t);
+        }
+    }
+#pragma GCC unroll 4
+    for (int c = 0; c < C; c++) _mm512_storeu_ps(y + (size_t)c * ys, acc[c]);
+}
+
+TGT512 static void x16_q6_K_fn(int64_t n, const uint8_t *w, const lv_act *a, int64_t t0, int nc, float *y,
+                               size_t ys)
+{
+    for (; nc >= 4; nc -= 4, t0 += 4, y += 4 * ys) x16_q6_K(4, n / 256, w, a, t0, y, ys);
+    switch (nc) {
+    case 3: x16_q6_K(3, n / 256, w, a, t0, y, ys); return;
+    case 2: x16_q6_K(2, n / 256, w, a, t0, y, ys); return;
+    case 1: x16_q6_K(1, n / 256, w, a, t0, y, ys); return;
+    default: return;
+    }
+}
+
 lv_x16_fn lv_simd_x16(int wtype)
 {
     switch (wtype) {
     case LV_TYPE_Q4_0: return x16_q4_0_fn;
     case LV_TYPE_Q8_0: return x16_q8_0_fn;
     case LV_TYPE_Q4_K: return x16_q4_K_fn;
+    case LV_TYPE_Q6_K: return x16_q6_K_fn;
     default: return NULL;
     }
 }
@@ -467,6 +548,7 @@ size_t lv_simd_x16_bytes(int type, int64_t rows, int64_t cols)
     case LV_TYPE_Q4_0: if (cols % 32) return 0; return (size_t)(rows / 16) * (size_t)(cols / 32) * (32 + 256);
     case LV_TYPE_Q8_0: if (cols % 32) return 0; return (size_t)(rows / 16) * (size_t)(cols / 32) * (32 + 512);
     case LV_TYPE_Q4_K: if (cols % 256) return 0; return (size_t)(rows / 16) * (size_t)(cols / 256) * 2368;
+    case LV_TYPE_Q6_K: if (cols % 256) return 0; return (size_t)(rows / 16) * (size_t)(cols / 256) * 3360;
     default: return 0;
     }
 }
@@ -475,6 +557,29 @@ size_t lv_simd_x16_bytes(int type, int64_t rows, int64_t cols)
 void lv_simd_pack_x16(int type, const uint8_t *src, size_t row_bytes, int64_t rows, int64_t cols,
                       uint8_t *dst)
 {
+    if (type == LV_TYPE_Q6_K) {
+        const int64_t nb = cols / 256;
+        for (int64_t g = 0; g < rows / 16; g++)
+            for (int64_t b = 0; b < nb; b++) {
+                uint8_t *o = dst + ((size_t)g * (size_t)nb + (size_t)b) * 3360;
+                for (int i = 0; i < 16; i++) {
+                    const lv_block_q6_K *blk = (const lv_block_q6_K *)(src + (size_t)(16 * g + i) * row_bytes) + b;
+                    __builtin_memcpy(o + 2 * i, &blk->d, 2);
+                    for (int p = 0; p < 8; p++) {
+                        o[32 + 32 * p + 2 * i] = (uint8_t)blk->scales[2 * p];
+                        o[32 + 32 * p + 2 * i + 1] = (uint8_t)blk->scales[2 * p + 1];
+                    }
+                    for (int h = 0; h < 2; h++)
+                        for (int j = 0; j < 8; j++)
+                            for (int t = 0; t < 4; t++) {
+                                for (int half = 0; half < 2; half++)
+                                    o[288 + 1024 * h + 512 * half + 64 * j + 4 * i + t] = blk->ql[64 * h + 32 * half + 4 * j + t];
+                                o[2336 + 512 * h + 64 * j + 4 * i + t] = blk->qh[32 * h + 4 * j + t];
+                            }
+                }
+            }
+        return;
+    }
     if (type == LV_TYPE_Q4_K) {
         const int64_t nb = cols / 256;
         for (int64_t g = 0; g < rows / 16; g++)

@@ -49,6 +49,9 @@ typedef void (*lv_tile_fn)(int64_t n, const uint8_t *w, size_t ws, int nr, const
  *                     qs[4][8][16][4]: chunk c, register j, lane i = the file's
  *                     qs[32c + 4j … +3] of row i (low nibbles sub-block 2c, high 2c+1).
  *                     2368 bytes for 16 × 144 (2.8 % more than the file).
+ *   Q6_K group-superblock: d[16] f16; sc[8][16][2] i8 (scales 2p, 2p+1 of row i);
+ *                     ql[2 h][2 half][8 j][16][4] = the file's ql[64h + 32half + 4j …];
+ *                     qh[2 h][8 j][16][4] = the file's qh[32h + 4j …]. 3360 = 16 × 210.
  * y[c·ys + i] = dot(row i of the group at w, activation row t0 + c), i < 16, c < nc ≤ 8. */
 typedef void (*lv_x16_fn)(int64_t n, const uint8_t *w, const lv_act *a, int64_t t0, int nc, float *y,
                           size_t ys);

@@ -166,6 +166,7 @@ static void x16_matches_scalar_exactly(void)
     check_x16(LV_TYPE_Q4_0);
     check_x16(LV_TYPE_Q8_0);
     check_x16(LV_TYPE_Q4_K);
+    check_x16(LV_TYPE_Q6_K);
 }
 
 static void tiles_match_scalar(void)
