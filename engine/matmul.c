@@ -94,12 +94,15 @@ void lv_matmul_set_simd(int on)
     use_tiles = on ? -1 : 0;
 }
 
-/* The VNNI tile kernel of a type, when SIMD is on and the CPU has AVX-512 VNNI. */
-static lv_tile_fn tile_for(int type)
+/* 1 when SIMD is on and the CPU has AVX-512 VNNI (tile and x16 kernels). */
+static int tiles_on(void)
 {
     if (use_tiles < 0) use_tiles = lv_matmul_simd() && lv_simd_tiles_ok();
-    return use_tiles ? lv_simd_tile(type) : NULL;
+    return use_tiles;
 }
+
+/* The VNNI tile kernel of a type, when tiles_on(). */
+static lv_tile_fn tile_for(int type) { return tiles_on() ? lv_simd_tile(type) : NULL; }
 
 int lv_matmul_type_ok(int type)
 {
@@ -126,7 +129,7 @@ int lv_mat_init(lv_mat *m, int type, int64_t cols, int64_t rows, const void *dat
 
 size_t lv_mat_pack_bytes(const lv_mat *m)
 {
-    if (m->packed || !tile_for(m->type) || !lv_simd_x16(m->type)) return 0;
+    if (m->packed || !tiles_on() || !lv_simd_x16(m->type)) return 0;
     return lv_simd_x16_bytes(m->type, m->rows, m->cols);
 }
 
@@ -152,6 +155,10 @@ size_t lv_matmul_scratch_bytes(int type, int64_t cols, int64_t n_tok)
         uint64_t nbt;
         if (lv_mul_u64((uint64_t)n_tok, (uint64_t)cols / LV_QK, &nbt) != 0 || nbt > SIZE_MAX / 64) return 0;
         total = align64((size_t)total) + align64((size_t)nbt * 4) + align64((size_t)nbt * 32) + (size_t)nbt * 4;
+    } else if (tr->vec_dot_type == LV_TYPE_F16) {   /* side data: the f32 values */
+        uint64_t f;
+        if (lv_mul_u64((uint64_t)n_tok * 4u, (uint64_t)cols, &f) != 0 || f > SIZE_MAX / 4) return 0;
+        total = align64((size_t)total) + (size_t)f;
     } else if (tr->vec_dot_type == LV_TYPE_Q8_K) {   /* side data: 16 bytes per super-block */
         uint64_t nbt;
         if (lv_mul_u64((uint64_t)n_tok, (uint64_t)cols / LV_QK_K, &nbt) != 0 || nbt > SIZE_MAX / 64) return 0;
@@ -171,6 +178,7 @@ typedef struct {
     int32_t *as;           /* [n_tok][nb][8] offset × Q8_0 lane sums (tile path), or NULL */
     int32_t *as1;          /* [n_tok][nb] -offset × Q8_0 block sums (x16 path) */
     int32_t *kb;           /* [n_tok][nb][4] Q8_K sub-block sums as int16 pairs (x16 path) */
+    float *f32;            /* [n_tok][cols] F16 activations as f32 (x16 path) */
     lv_x16_fn x16;         /* the x16 kernel when W is packed */
     int32_t off;           /* the weight type's quant offset: 8 (Q4_0) or 128 (Q8_0) */
     float *y;              /* [n_tok][W->rows] */
@@ -190,6 +198,10 @@ static void mm_convert(void *arg, int ith, int nth)
     for (int64_t t = lo; t < hi; t++) {
         uint8_t *row = j->act + (size_t)t * j->act_bytes;
         if (lv_quantize_act(j->act_type, j->x + t * j->W->cols, row, j->W->cols) != 0) j->failed = 1;
+        if (j->f32) {
+            const uint16_t *h = (const uint16_t *)row;
+            for (int64_t i = 0; i < j->W->cols; i++) j->f32[t * j->W->cols + i] = lv_fp16_to_fp32(h[i]);
+        }
         if (j->kb) {
             const lv_block_q8_K *b = (const lv_block_q8_K *)row;
             const int64_t nbk = j->W->cols / LV_QK_K;
@@ -228,7 +240,7 @@ static void mm_rows(void *arg, int ith, int nth)
     long long lo, hi;
     const lv_act a = {j->act, j->act_bytes,
                       W->cols / (lv_type_info(W->type)->vec_dot_type == LV_TYPE_Q8_0 ? LV_QK : LV_QK_K), j->ad,
-                      j->as, j->as1, j->kb};
+                      j->as, j->as1, j->f32, j->kb};
     if (j->x16) {
         lv_pool_split(W->rows, nth, ith, 16, &lo, &hi);
         const size_t group_bytes = lv_simd_x16_bytes(W->type, 16, W->cols);
@@ -277,7 +289,7 @@ int lv_matmul(const lv_mat *W, const float *x, float *y, int64_t n_tok, void *sc
     dot_fn dot = kernel_for(W->type);
     uint64_t ab;
     if (!tr || !dot || lv_type_row_bytes(tr->vec_dot_type, (uint64_t)W->cols, &ab) != 0) return -1;
-    mm_job j = {W, x, tr->vec_dot_type, scratch, (size_t)ab, NULL, NULL, NULL, NULL,
+    mm_job j = {W, x, tr->vec_dot_type, scratch, (size_t)ab, NULL, NULL, NULL, NULL, NULL,
                 W->packed ? lv_simd_x16(W->type) : NULL, W->type == LV_TYPE_Q4_0 ? 8 : 128, y, n_tok, dot,
                 W->packed ? NULL : tile_for(W->type), 0};
     if (W->packed && !j.x16) return -1;
@@ -287,6 +299,8 @@ int lv_matmul(const lv_mat *W, const float *x, float *y, int64_t n_tok, void *sc
         j.as = (int32_t *)((uint8_t *)j.ad + align64(nbt * sizeof(float)));
         j.as1 = (int32_t *)((uint8_t *)j.as + align64(nbt * 32));
     }
+    if (j.x16 && j.act_type == LV_TYPE_F16)
+        j.f32 = (float *)((uint8_t *)scratch + align64((size_t)ab * (size_t)n_tok));
     if (j.x16 && j.act_type == LV_TYPE_Q8_K)
         j.kb = (int32_t *)((uint8_t *)scratch + align64((size_t)ab * (size_t)n_tok));
 

@@ -484,6 +484,46 @@ TGT512 static void x16_q6_K_fn(int64_t n, const uint8_t *w, const lv_act *a, int
     }
 }
 
+/* The hot loop of F16 prefill and decode on repacked weights: 16 rows × C activation
+ * rows, one value k at a time (weights [k][16 rows] f16, activations the exact f32 of
+ * their f16 rounding, a->f32). Two f32 chains per row (even / odd k), added at the end. */
+TGT512 INL void x16_f16(const int C, int64_t n, const uint8_t *w, const lv_act *a, int64_t t0, float *y, size_t ys)
+{
+    __m512 acc0[8], acc1[8];
+#pragma GCC unroll 8
+    for (int c = 0; c < C; c++) acc0[c] = acc1[c] = _mm512_setzero_ps();
+    const float *af[8];
+#pragma GCC unroll 8
+    for (int c = 0; c < C; c++) af[c] = a->f32 + (size_t)(t0 + c) * (size_t)n;
+    const uint16_t *wp = (const uint16_t *)w;
+    for (int64_t k = 0; k < n; k += 2, wp += 32) {
+        _mm_prefetch((const char *)wp + 2048, _MM_HINT_T0);
+        const __m512 w0 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)wp));
+        const __m512 w1 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(wp + 16)));
+#pragma GCC unroll 8
+        for (int c = 0; c < C; c++) {
+            acc0[c] = _mm512_fmadd_ps(w0, _mm512_set1_ps(af[c][k]), acc0[c]);
+            acc1[c] = _mm512_fmadd_ps(w1, _mm512_set1_ps(af[c][k + 1]), acc1[c]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int c = 0; c < C; c++) _mm512_storeu_ps(y + (size_t)c * ys, _mm512_add_ps(acc0[c], acc1[c]));
+}
+
+TGT512 static void x16_f16_fn(int64_t n, const uint8_t *w, const lv_act *a, int64_t t0, int nc, float *y, size_t ys)
+{
+    switch (nc) {
+    case 8: x16_f16(8, n, w, a, t0, y, ys); return;
+    case 7: x16_f16(7, n, w, a, t0, y, ys); return;
+    case 6: x16_f16(6, n, w, a, t0, y, ys); return;
+    case 5: x16_f16(5, n, w, a, t0, y, ys); return;
+    case 4: x16_f16(4, n, w, a, t0, y, ys); return;
+    case 3: x16_f16(3, n, w, a, t0, y, ys); return;
+    case 2: x16_f16(2, n, w, a, t0, y, ys); return;
+    default: x16_f16(1, n, w, a, t0, y, ys); return;
+    }
+}
+
 lv_x16_fn lv_simd_x16(int wtype)
 {
     switch (wtype) {
@@ -491,6 +531,7 @@ lv_x16_fn lv_simd_x16(int wtype)
     case LV_TYPE_Q8_0: return x16_q8_0_fn;
     case LV_TYPE_Q4_K: return x16_q4_K_fn;
     case LV_TYPE_Q6_K: return x16_q6_K_fn;
+    case LV_TYPE_F16: return x16_f16_fn;
     default: return NULL;
     }
 }
@@ -549,6 +590,7 @@ size_t lv_simd_x16_bytes(int type, int64_t rows, int64_t cols)
     case LV_TYPE_Q8_0: if (cols % 32) return 0; return (size_t)(rows / 16) * (size_t)(cols / 32) * (32 + 512);
     case LV_TYPE_Q4_K: if (cols % 256) return 0; return (size_t)(rows / 16) * (size_t)(cols / 256) * 2368;
     case LV_TYPE_Q6_K: if (cols % 256) return 0; return (size_t)(rows / 16) * (size_t)(cols / 256) * 3360;
+    case LV_TYPE_F16: if (cols % 2) return 0; return (size_t)rows * (size_t)cols * 2;
     default: return 0;
     }
 }
@@ -557,6 +599,15 @@ size_t lv_simd_x16_bytes(int type, int64_t rows, int64_t cols)
 void lv_simd_pack_x16(int type, const uint8_t *src, size_t row_bytes, int64_t rows, int64_t cols,
                       uint8_t *dst)
 {
+    if (type == LV_TYPE_F16) {   /* [group][k][16 rows] */
+        for (int64_t g = 0; g < rows / 16; g++)
+            for (int i = 0; i < 16; i++) {
+                const uint16_t *row = (const uint16_t *)(src + (size_t)(16 * g + i) * row_bytes);
+                uint16_t *o = (uint16_t *)dst + (size_t)g * (size_t)cols * 16;
+                for (int64_t k = 0; k < cols; k++) o[(size_t)k * 16 + (size_t)i] = row[k];
+            }
+        return;
+    }
     if (type == LV_TYPE_Q6_K) {
         const int64_t nb = cols / 256;
         for (int64_t g = 0; g < rows / 16; g++)

@@ -26,6 +26,7 @@ typedef struct {
     const int32_t *s;        /* [n_tok][nb][8] Q8_0 blocks: the weight type's offset (8 for
                                 Q4_0, 128 for Q8_0) × Σ of each 4 consecutive quants */
     const int32_t *s1;       /* [n_tok][nb] -(the same offset) × Σ of the block's 32 quants */
+    const float   *f32;      /* F16 rows: [n_tok][n] the same values as f32 (x16 path) */
     const int32_t *kb;       /* Q8_K rows: [n_tok][nb][4] int16 pairs (b_2p, b_2p+1), b_s the
                                 Σ of the 32 quants of sub-block s */
 } lv_act;
@@ -40,7 +41,7 @@ typedef void (*lv_tile_fn)(int64_t n, const uint8_t *w, size_t ws, int nr, const
  * 32-bit lane i of a 512-bit register holds 4 consecutive quants of row i. One
  * vpdpbusd then advances 16 rows by 4 values with no horizontal sums, and the f32
  * arithmetic per row and block is the oracle's, in its order: the results are
- * bit-identical to lv_vec_dot(). Same bytes as the file's layout.
+ * bit-identical to lv_vec_dot() for the quantized types.
  *   Q4_0 group-block: d[16] f16, qs[4][16][4]: byte t of lane i of register j is
  *                     the file's qs[4j + t] of row i (low nibble value 4j+t, high 4j+t+16)
  *   Q8_0 group-block: d[16] f16, qs[8][16][4]: value 4j+t of row i, stored as q ^ 0x80
@@ -52,6 +53,9 @@ typedef void (*lv_tile_fn)(int64_t n, const uint8_t *w, size_t ws, int nr, const
  *   Q6_K group-superblock: d[16] f16; sc[8][16][2] i8 (scales 2p, 2p+1 of row i);
  *                     ql[2 h][2 half][8 j][16][4] = the file's ql[64h + 32half + 4j …];
  *                     qh[2 h][8 j][16][4] = the file's qh[32h + 4j …]. 3360 = 16 × 210.
+ *   F16 group:        [cols][16] f16 (value k of the 16 rows together); f32 sums in
+ *                     two chains (even / odd k): not the oracle's order (it sums in
+ *                     double), within f32 rounding of it.
  * y[c·ys + i] = dot(row i of the group at w, activation row t0 + c), i < 16, c < nc ≤ 8. */
 typedef void (*lv_x16_fn)(int64_t n, const uint8_t *w, const lv_act *a, int64_t t0, int nc, float *y,
                           size_t ys);

@@ -58,7 +58,7 @@ static void check_type(int type)
             }
         }
     }
-    const lv_act a = {act, ab, nb, ad, as, NULL, NULL};
+    const lv_act a = {act, ab, nb, ad, as, NULL, NULL, NULL};
     float y4[TOK][ROWS], y1[TOK][ROWS];
     /* 4-row tiles over rows 0-7 with C = 4 then 3, row 8 alone (1 × 1 path) */
     tile(N, w, wb, 4, &a, 0, 4, &y4[0][0], ROWS);
@@ -125,7 +125,7 @@ static void check_matmul(int type)
 
 /* Repacked (x16) weights through lv_matmul: bit-identical to the scalar oracle, for
  * every batch size and thread count. */
-static void check_x16(int type)
+static void check_x16(int type, int exact_expected)
 {
     enum { R = 48, T = 11 };
     const lv_type_traits *tr = lv_type_info(type);
@@ -147,14 +147,19 @@ static void check_x16(int type)
     void *scratch = malloc(lv_matmul_scratch_bytes(type, N, T));
     T_CHECK(lv_matmul(&m, x, y1, T, scratch, 2) == 0, "packed matmul");
     int exact = 1;
+    double worst = 0;
     for (int t = 0; t < T; t++) {
         lv_quantize_act(tr->vec_dot_type, x + t * N, act, N);
+        double scale = 1e-30;
+        for (int r = 0; r < R; r++) scale = fmax(scale, fabs(lv_vec_dot(type, N, w + r * wb, act)));
         for (int r = 0; r < R; r++) {
             float ref = lv_vec_dot(type, N, w + r * wb, act);
             if (memcmp(&ref, &y1[t * R + r], sizeof ref) != 0) exact = 0;
+            worst = fmax(worst, fabs((double)ref - y1[t * R + r]) / scale);
         }
     }
-    T_CHECK(exact, "%s x16: bit-identical to lv_vec_dot", tr->name);
+    if (exact_expected) T_CHECK(exact, "%s x16: bit-identical to lv_vec_dot", tr->name);
+    T_CHECK(worst < 1e-5, "%s x16 vs lv_vec_dot: %.3g", tr->name, worst);
     for (int t = 0; t < T; t++) lv_matmul(&m, x + t * N, y2 + t * R, 1, scratch, 1);
     T_CHECK(memcmp(y1, y2, sizeof(float) * R * T) == 0, "%s x16: one row at a time = batched", tr->name);
     free(w), free(pk), free(act), free(x), free(y1), free(y2), free(scratch);
@@ -163,10 +168,11 @@ static void check_x16(int type)
 static void x16_matches_scalar_exactly(void)
 {
     if (!lv_matmul_simd() || !lv_simd_tiles_ok()) T_SKIP("no AVX-512 VNNI on this CPU");
-    check_x16(LV_TYPE_Q4_0);
-    check_x16(LV_TYPE_Q8_0);
-    check_x16(LV_TYPE_Q4_K);
-    check_x16(LV_TYPE_Q6_K);
+    check_x16(LV_TYPE_Q4_0, 1);
+    check_x16(LV_TYPE_Q8_0, 1);
+    check_x16(LV_TYPE_Q4_K, 1);
+    check_x16(LV_TYPE_Q6_K, 1);
+    check_x16(LV_TYPE_F16, 0);   /* f32 chains instead of the oracle's double sum */
 }
 
 static void tiles_match_scalar(void)
