@@ -4,6 +4,9 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <string.h>
+
+char *openblas_get_corename(void);   /* OpenBLAS */
 
 /* Shared state. A run publishes fn/arg/nth, then bumps `gen`; every worker sees the
  * new generation, runs part i when i < nth, and decrements `pending`. */
@@ -93,4 +96,19 @@ void lv_pool_split(long long total, int n, int i, long long align, long long *lo
     long long a = units * i / n, b = units * (i + 1) / n;
     *lo = a * align < total ? a * align : total;
     *hi = b * align < total ? b * align : total;
+}
+
+const char *lv_pool_blas_coretype(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    const char *core = openblas_get_corename();
+    if (!core || (strcmp(core, "Prescott") != 0 && strcmp(core, "Core2") != 0 && strcmp(core, "Nehalem") != 0 &&
+                  strcmp(core, "Barcelona") != 0))
+        return NULL;
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
+        return "SkylakeX";
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+#endif
+    return NULL;
 }

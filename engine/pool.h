@@ -24,4 +24,10 @@ void lv_pool_run(int n, lv_pool_fn fn, void *arg);
  * [*lo, *hi). */
 void lv_pool_split(long long total, int n, int i, long long align, long long *lo, long long *hi);
 
+/* The OPENBLAS_CORETYPE this process should run with, or NULL when OpenBLAS's own
+ * choice is fine. OpenBLAS 0.3.21 does not recognise Zen 4 and falls back to its SSE3
+ * "Prescott" kernels (3× slower sgemm for the CLIP tower); the variable is read when
+ * the library loads, so the caller sets it and re-executes (harness/main.c). */
+const char *lv_pool_blas_coretype(void);
+
 #endif

@@ -1,7 +1,11 @@
 /* harness/main.c — the llava-eval entry point: a table of subcommands (git style). */
 #include "harness/cli.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "engine/pool.h"
 
 #ifndef LV_VERSION
 #define LV_VERSION "0.1.0"
@@ -41,6 +45,11 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    /* OpenBLAS picks its kernels when it loads: when it fell back to generic ones on a
+       CPU it does not know, name the right ones and start again (once). */
+    const char *core = lv_pool_blas_coretype();
+    if (core && !getenv("OPENBLAS_CORETYPE") && setenv("OPENBLAS_CORETYPE", core, 1) == 0)
+        execv("/proc/self/exe", argv);   /* returns only on failure: go on as we are */
     if (argc < 2) {
         usage(stderr);
         return CLI_USAGE;

@@ -9,6 +9,8 @@
 #   BENCH_THREADS threads (default 2); BENCH_ROUNDS rounds (default 2); BENCH_R reps (3)
 #   BENCH_P, BENCH_N  prompt and generated tokens (576, 32)
 #   BENCH_OUT     JSON written at the end (default tests/bench/last.json)
+#   BENCH_CLIP    1 (default): also one CLIP ViT-L/14-336 image encode per round, ours
+#                 (bench --mmproj) against llama-llava-cli's "image encoded in"
 set -e
 BIN=${LLAVA_EVAL_BIN:-./llava-eval}
 TYPES=${BENCH_TYPES:-"Q4_0 Q8_0 Q4_K_M F16"}
@@ -24,9 +26,29 @@ for ty in $TYPES; do
   f="$DIR/$SHAPE-$ty.gguf"
   [ -f "$f" ] || "$BIN" model synth --shape "$SHAPE" --type "$ty" -o "$f"
 done
+CLIP=${BENCH_CLIP:-1}
+if [ "$CLIP" = 1 ]; then
+  first=$(echo $TYPES | cut -d' ' -f1)
+  text="$DIR/$SHAPE-$first.gguf"
+  embd=$("$BIN" info "$text" | sed -n 's/^llama.embedding_length *u32 *//p')
+  mm="$DIR/clip-vit-l-336-$embd.gguf"
+  [ -f "$mm" ] || "$BIN" model synth --shape clip-vit-l-336 --n-embd "$embd" -o "$mm"
+  img="$DIR/noise336.ppm"
+  [ -f "$img" ] || { printf 'P6\n336 336\n255\n'; head -c 338688 /dev/urandom; } > "$img"
+fi
 
-# one line per measurement: engine type round pp_tps tg_tps
+# one line per measurement: engine type round pp_tps tg_tps (encode: ms in both columns)
 for round in $(seq 1 "$ROUNDS"); do
+  if [ "$CLIP" = 1 ]; then
+    j=$("$BIN" bench -m "$text" --mmproj "$mm" -p 0 -n 0 -t "$T" -r 1 --json)
+    e=$(echo "$j" | sed -n 's/.*"encode_ms": {"mean": \([0-9.]*\).*/\1/p')
+    echo "ours encode $round $e $e" | tee -a "$tmp"
+    if [ -n "$LLAMA_CPP_BIN" ]; then
+      le=$("$LLAMA_CPP_BIN/llama-llava-cli" -m "$text" --mmproj "$mm" --image "$img" -p x -n 1 -t "$T" --temp 0 2>&1 |
+           sed -n 's/.*image encoded in *\([0-9.]*\) ms.*/\1/p')
+      echo "llama.cpp encode $round $le $le" | tee -a "$tmp"
+    fi
+  fi
   for ty in $TYPES; do
     f="$DIR/$SHAPE-$ty.gguf"
     j=$("$BIN" bench -m "$f" -p "$P" -n "$N" -t "$T" -r "$R" --json)
@@ -52,6 +74,13 @@ awk -v P="$P" -v N="$N" -v T="$T" -v out="$OUT" -v shape="$SHAPE" '
     for (i = 1; i <= nt; i++) {
       ty = order[i]; o = "ours" SUBSEP ty; l = "llama.cpp" SUBSEP ty
       op = pp[o] / n[o]; ot = tg[o] / n[o]
+      if (ty == "encode") {
+        if (n[l]) { lp = pp[l] / n[l]; printf "| encode (ms, lower is better) | %.0f | %.0f | %.2f | | | |\n", op, lp, op / lp
+          printf "%s\n  {\"type\": \"clip-encode\", \"ours_ms\": %.1f, \"llamacpp_ms\": %.1f, \"time_ratio\": %.3f}", (i > 1 ? "," : ""), op, lp, op / lp > out }
+        else { printf "| encode (ms) | %.0f | - | - | | | |\n", op
+          printf "%s\n  {\"type\": \"clip-encode\", \"ours_ms\": %.1f}", (i > 1 ? "," : ""), op > out }
+        continue
+      }
       if (n[l]) { lp = pp[l] / n[l]; lt = tg[l] / n[l]; rp = lp > 0 ? op / lp : 0; rt = lt > 0 ? ot / lt : 0
         printf "| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |\n", ty, op, lp, rp, ot, lt, rt
         printf "%s\n  {\"type\": \"%s\", \"ours_pp_tps\": %.3f, \"ours_tg_tps\": %.3f, \"llamacpp_pp_tps\": %.3f, \"llamacpp_tg_tps\": %.3f, \"pp_ratio\": %.3f, \"tg_ratio\": %.3f}", (i > 1 ? "," : ""), ty, op, ot, lp, lt, rp, rt > out
