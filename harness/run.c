@@ -427,9 +427,9 @@ static char *config_json(const run_config *c, const suite *s, const char *sample
         cJSON_AddItemToArray(a, e);
     }
     cJSON_AddStringToObject(o, "mmproj_sha256", mmproj_sha);
-    if (remote_url) {   /* the remote backend: the cleaned URL and the served name (never the key) */
+    if (remote_url) {   /* the remote backend: the served name defines the results (never the key);
+                           the URL is recorded in runs.remote_url but a server that moved may resume */
         cJSON_AddStringToObject(o, "backend", "openai");
-        cJSON_AddStringToObject(o, "remote_url", remote_url);
         cJSON_AddStringToObject(o, "remote_model", c->remote_model);
     }
     a = cJSON_AddArrayToObject(o, "resolutions");
