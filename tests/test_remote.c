@@ -13,6 +13,7 @@
 #include "tests/test.h"
 
 #include <cJSON.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -472,6 +473,49 @@ static void test_connection_refused(void)
     store_clean(db, canary);
 }
 
+
+/* S2 for the WAL: a run killed (SIGKILL) while a request hangs leaves its -wal
+ * file behind with the committed rows; the key must not be in it either. */
+static void test_canary_absent_from_wal(void)
+{
+    setup();
+    const char *margs[] = {"--script", "echo,ok,slow", "--default", "slow", NULL};
+    if (mock_start(margs)) T_SKIP("python3 mock server does not start");
+    char db[300], wal[320], errf[300];
+    snprintf(db, sizeof db, "%s/wal.db", t_tmpdir());
+    snprintf(wal, sizeof wal, "%s-wal", db);
+    snprintf(errf, sizeof errf, "%s/wal.err", t_tmpdir());
+    const char *bin = getenv("LLAVA_EVAL_BIN");
+    if (!bin || !*bin) bin = "./llava-eval";
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(errf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) { dup2(fd, 2); dup2(fd, 1); }
+        execl(bin, bin, "run", "-q", "--suite", suite_dir, "--backend", "openai", "--url", mock_url(), "--model-name",
+              "m", "--api-key-env", KEY_ENV, "--db", db, "--concurrency", "1", "--timeout", "30", (char *)NULL);
+        _exit(127);
+    }
+    /* wait until the third sample request reached the server (two rows committed) */
+    int seen = 0;
+    for (int i = 0; i < 300 && seen < 3; i++) {
+        cJSON *v[16];
+        int n = log_read(v, 16, 0);
+        seen = n;
+        log_free(v, n);
+        if (seen < 3) usleep(20000);
+    }
+    usleep(100000);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    mock_stop();
+    T_EQ_INT(seen, 3);
+    T_CHECK(access(wal, F_OK) == 0, "the killed run left a -wal file");
+    T_EQ_INT(count(db, "SELECT count(*) FROM results WHERE status='ok'"), 2);
+    T_EQ_INT(count(db, "SELECT count(*) FROM results WHERE output LIKE '%[redacted]%'"), 1);
+    store_clean(db, canary);
+    file_clean(errf, canary);
+}
+
 /* ------------------------------------------------------------ resume */
 
 static void test_resume_retries_only_error_rows(void)
@@ -585,6 +629,7 @@ int main(void)
     T_RUN(test_choice_mode);
     T_RUN(test_misbehaving_server);
     T_RUN(test_connection_refused);
+    T_RUN(test_canary_absent_from_wal);
     T_RUN(test_resume_retries_only_error_rows);
     T_RUN(test_compare_native_and_remote);
     T_MAIN_END();
