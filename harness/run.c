@@ -487,7 +487,7 @@ static int remote_store(run_state *rs, const remote_reply *rep, const remote_ite
         double y = isfinite(rep->first_yes) ? rep->first_yes : rep->first_floor;
         double n = isfinite(rep->first_no) ? rep->first_no : rep->first_floor;
         r.output = y >= n ? "Yes" : "No";
-        r.choice_margin = y - n;
+        r.choice_margin = isfinite(y - n) ? y - n : NAN;
         cJSON *a = cJSON_CreateArray();
         const char *names[2] = {"Yes", "No"};
         double v[2] = {rep->first_yes, rep->first_no};

@@ -2,7 +2,7 @@
  * tests/tools/mock_openai.py on 127.0.0.1 (started and stopped here, a free port).
  *
  * Cases (issue 9, ecosystem.md §3 F4 and S2): normal answers with and without
- * logprobs, choice mode from first-token top_logprobs and its fallback, then one
+ * logprobs, N requests in flight, choice mode from first-token top_logprobs and its fallback, then one
  * table row per misbehaviour (truncated body, truncated chunked body, HTML with
  * 200, JSON without choices, content null, logprob null, logprobs null, 50 MB
  * bodies, a slow drip past the timeout, 503 twice then 200, 429 with Retry-After in
@@ -351,6 +351,32 @@ static void test_choice_mode(void)
     log_free(v, n);
 }
 
+
+/* --concurrency N: N requests reach the server before the first is answered. */
+static void test_concurrency(void)
+{
+    setup();
+    const char *margs[] = {"--default", "sleep", NULL};
+    if (mock_start(margs)) T_SKIP("python3 mock server does not start");
+    char db[300];
+    snprintf(db, sizeof db, "%s/conc.db", t_tmpdir());
+    t_proc p;
+    const char *extra[] = {"--concurrency", "4", NULL};
+    run_remote(&p, db, mock_url(), extra);
+    mock_stop();
+    T_EQ_INT(p.rc, 0);
+    t_proc_free(&p);
+    T_EQ_INT(count(db, "SELECT count(*) FROM results WHERE status='ok'"), 4);
+    cJSON *v[16];
+    int n = log_read(v, 16, 0);
+    T_EQ_INT(n, 4);
+    if (n == 4) {
+        double spread = jnum(v[3], "t") - jnum(v[0], "t");
+        T_CHECK(spread < 0.4, "4 requests should be in flight together (they arrived over %.2f s)", spread);
+    }
+    log_free(v, n);
+}
+
 /* ------------------------------------------------------------ misbehaviour table */
 
 typedef struct {
@@ -627,6 +653,7 @@ int main(void)
     T_RUN(test_normal_with_logprobs_and_canary);
     T_RUN(test_server_without_logprobs);
     T_RUN(test_choice_mode);
+    T_RUN(test_concurrency);
     T_RUN(test_misbehaving_server);
     T_RUN(test_connection_refused);
     T_RUN(test_canary_absent_from_wal);

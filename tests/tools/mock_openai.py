@@ -21,6 +21,7 @@ Behaviours: requests with an image take the next entry of --script, then --defau
   big         a 50 MB body with Content-Length
   bigchunked  a 50 MB chunked body (no length known in advance)
   slow        a body dripped one byte every 0.3 s
+  sleep       ok after 0.5 s (to see requests in flight together)
   503 / 500 / 400 / 401 / 404 / 408 / 409   that status with an error body (401
               echoes the key back, as a hostile server might)
   429s        429 with Retry-After: 1   429d  429 with Retry-After as an HTTP date (now + 2 s)
@@ -177,6 +178,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.flush()
                 time.sleep(0.3)
             return
+        if b == "sleep":
+            time.sleep(0.5)
         if b == "echo":
             word = "Yes, your key is %s" % self.headers.get("Authorization")
         self.send(200, self.answer(req, word, other, b))
