@@ -335,6 +335,32 @@ static int put_error(run_state *rs, const suite_sample *smp, int res, const char
     return 0;
 }
 
+/* Scores an answer, commits its row and counts it. */
+static int put_answer(run_state *rs, store_result *r, const char *label, lv_error *err)
+{
+    score_answer(rs, r->output, label, &r->score, &r->correct, &r->parsed);
+    if (store_result_put(rs->st, r, err) < 0) return -1;
+    rs->sum->done++;
+    rs->prog.done_now++;
+    if (r->correct >= 0) { rs->prog.scored++; rs->prog.right += r->correct; }
+    return 0;
+}
+
+/* Choice-mode log-probs as stored: [{"text","logprob"},...] (-1e30 for -inf). */
+static char *choice_json(const char *const *names, const double *lp, int n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "text", names[i]);
+        cJSON_AddNumberToObject(o, "logprob", isfinite(lp[i]) ? lp[i] : -1e30);
+        cJSON_AddItemToArray(a, o);
+    }
+    char *js = cJSON_PrintUnformatted(a);
+    cJSON_Delete(a);
+    return js;
+}
+
 /* One question about an encoded image: generate or choose, score, store. */
 static int ask(run_state *rs, lv_llava *l, lv_llava_prefix *pre, const suite_sample *smp, int res,
                double encode_ms, double prefix_ms, lv_error *err)
@@ -364,15 +390,7 @@ static int ask(run_state *rs, lv_llava *l, lv_llava_prefix *pre, const suite_sam
         if (!smp->n_choices) r.choice_margin = lp_c[0] - lp_c[1];
         r.prefill_ms = prefix_ms + (lv_now_ms() - t0);
         r.decode_ms = 0;
-        cJSON *a = cJSON_CreateArray();
-        for (int i = 0; i < nc; i++) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "text", cands[i]);
-            cJSON_AddNumberToObject(o, "logprob", isfinite(lp_c[i]) ? lp_c[i] : -1e30);
-            cJSON_AddItemToArray(a, o);
-        }
-        lp = cJSON_PrintUnformatted(a);
-        cJSON_Delete(a);
+        lp = choice_json(cands, lp_c, nc);
         r.logprobs_json = lp;
     } else {
         lv_llava_gen gp = {rs->c->n_predict, (float)rs->c->temp, (uint64_t)rs->c->seed, rs->c->top_k, NULL, 0};
@@ -391,12 +409,7 @@ static int ask(run_state *rs, lv_llava *l, lv_llava_prefix *pre, const suite_sam
         lp = logprobs_json(&out);
         r.logprobs_json = lp;
     }
-    score_answer(rs, r.output, label, &r.score, &r.correct, &r.parsed);
-    if (store_result_put(rs->st, &r, err) < 0) goto done;
-    rs->sum->done++;
-    rs->prog.done_now++;
-    if (r.correct >= 0) { rs->prog.scored++; rs->prog.right += r.correct; }
-    rc = 0;
+    rc = put_answer(rs, &r, label, err);
 done:
     lv_llava_result_free(&out);
     free(lp);
@@ -488,25 +501,12 @@ static int remote_store(run_state *rs, const remote_reply *rep, const remote_ite
         double n = isfinite(rep->first_no) ? rep->first_no : rep->first_floor;
         r.output = y >= n ? "Yes" : "No";
         r.choice_margin = isfinite(y - n) ? y - n : NAN;
-        cJSON *a = cJSON_CreateArray();
         const char *names[2] = {"Yes", "No"};
         double v[2] = {rep->first_yes, rep->first_no};
-        for (int i = 0; i < 2; i++) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "text", names[i]);
-            cJSON_AddNumberToObject(o, "logprob", isfinite(v[i]) ? v[i] : -1e30);
-            cJSON_AddItemToArray(a, o);
-        }
-        lp = cJSON_PrintUnformatted(a);
-        cJSON_Delete(a);
+        lp = choice_json(names, v, 2);
         r.logprobs_json = lp;
     }
-    score_answer(rs, r.output, label, &r.score, &r.correct, &r.parsed);
-    if (store_result_put(rs->st, &r, err) < 0) goto done;
-    rs->sum->done++;
-    rs->prog.done_now++;
-    if (r.correct >= 0) { rs->prog.scored++; rs->prog.right += r.correct; }
-    rc = 0;
+    rc = put_answer(rs, &r, label, err);
 done:
     free(lp);
     free(prompt);
