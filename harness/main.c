@@ -25,6 +25,7 @@ static const command commands[] = {
     {"compare",  cmd_compare,  "compare two runs sample by sample; regression gates, JUnit"},
     {"report",   cmd_report,   "write the self-contained HTML report of runs"},
     {"export",   cmd_export,   "write result rows as CSV or JSON Lines"},
+    {"model",    cmd_model,    "build model files (pack trained weights into GGUF)"},
 };
 
 static void usage(FILE *out)
