@@ -15,6 +15,9 @@ static cli_strlist o_quants;
 static long o_limit, o_threads, o_n = 16, o_seed = 42, o_top = 5;
 static double o_temp;
 static int o_quiet, o_no_reuse;
+static const char *o_backend, *o_url, *o_model_name, *o_key_env;
+static long o_conc = 4, o_retries = 2;
+static double o_timeout = 600, o_backoff = 0.5;
 
 static const cli_opt opts[] = {
     {0, "suite", CLI_STR, &o_suite, "DIR", "suite folder (suite.json + samples.jsonl)", 0, 0},
@@ -36,17 +39,30 @@ static const cli_opt opts[] = {
     {'t', "threads", CLI_INT, &o_threads, "N", "threads (default: CPUs, at most 8)", 1, 256},
     {'q', "quiet", CLI_FLAG, &o_quiet, NULL, "no progress on stderr", 0, 0},
     {0, "no-reuse", CLI_FLAG, &o_no_reuse, NULL, "encode and prefill again for every question (benchmarks; same results)", 0, 0},
+    {0, "backend", CLI_STR, &o_backend, "NAME", "native (default: the engine here) | openai (a server's chat-completions API)", 0, 0},
+    {0, "url", CLI_STR, &o_url, "URL", "openai: the server's base URL (http://host:port/v1) or its /chat/completions", 0, 0},
+    {0, "model-name", CLI_STR, &o_model_name, "NAME", "openai: the served model's name", 0, 0},
+    {0, "api-key-env", CLI_STR, &o_key_env, "VAR", "openai: read the API key from this environment variable (never stored)", 0, 0},
+    {0, "concurrency", CLI_INT, &o_conc, "N", "openai: requests in flight (default 4)", 1, 256},
+    {0, "timeout", CLI_DOUBLE, &o_timeout, "S", "openai: seconds per request attempt (default 600)", 0.05, 86400},
+    {0, "retries", CLI_INT, &o_retries, "N", "openai: extra attempts on connection errors, 408, 409, 429, 5xx (default 2)", 0, 20},
+    {0, "backoff", CLI_DOUBLE, &o_backoff, "S", "openai: first retry delay in seconds, doubling up to 8 (default 0.5)", 0.001, 60},
     {0, NULL, 0, NULL, NULL, NULL, 0, 0},
 };
 
 static const cli_spec spec = {
     "run",
-    "run --suite DIR -m TEXT.gguf --mmproj MMPROJ.gguf [--db FILE] [--name LABEL] [--resolutions LIST] [--quants LIST] [--mode generate|choice] [--limit N] [--shard I/N] [-t N]",
+    "run --suite DIR [-m TEXT.gguf --mmproj MMPROJ.gguf | --backend openai --url URL --model-name NAME [--api-key-env VAR] [--concurrency N]] [--db FILE] [--name LABEL] [--resolutions LIST] [--quants LIST] [--mode generate|choice] [--limit N] [--shard I/N] [-t N]",
     "Runs a suite and stores every result; running the same command again resumes.",
     "Each image is encoded once per resolution and quant, and the prompt up to the\n"
     "question is evaluated once and reused for every question about the image.\n"
     "A sample that fails (bad image) is stored with status 'error' and retried on\n"
-    "resume. Ctrl-C finishes the current row, commits it and exits with 130.",
+    "resume. Ctrl-C finishes the current row, commits it and exits with 130.\n"
+    "With --backend openai the questions go to a chat-completions server, the image\n"
+    "(after --resolutions) as a data: URI before the text; logprobs are asked for when\n"
+    "the server gives them (probed once). Failed requests are retried only on\n"
+    "connection errors, 408, 409, 429 and 5xx, honouring Retry-After. Exit 1 when\n"
+    "rows ended in error.",
     opts,
 };
 
@@ -64,7 +80,29 @@ int cmd_run(int argc, char **argv)
     int prc = cli_parse(&spec, argc, argv, pos, 0, &npos);
     if (prc) return prc > 0 ? CLI_OK : CLI_USAGE;
     if (!o_suite) return cli_error("run", "--suite DIR is required (see --help)");
-    if (!o_model && o_quants.n == 0) return cli_error("run", "-m TEXT.gguf is required (see --help)");
+    int remote_backend = 0;
+    if (o_backend && strcmp(o_backend, "openai") == 0) remote_backend = 1;
+    else if (o_backend && strcmp(o_backend, "native") != 0)
+        return cli_error("run", "--backend: '%s' is not native or openai", o_backend);
+    if (remote_backend) {
+        if (!o_url || !o_model_name) return cli_error("run", "--backend openai needs --url URL and --model-name NAME");
+        if (o_model || o_mmproj || o_quants.n) return cli_error("run", "--backend openai takes no -m, --mmproj or --quants");
+        if (o_key_env) {
+            c.api_key = getenv(o_key_env);   /* never copied anywhere but the request header */
+            if (!c.api_key || !c.api_key[0])
+                return cli_error("run", "--api-key-env: the environment variable %s is not set", o_key_env);
+        }
+        c.backend = RUN_BACKEND_OPENAI;
+        c.url = o_url;
+        c.remote_model = o_model_name;
+        c.concurrency = (int)o_conc;
+        c.timeout_s = o_timeout;
+        c.retries = (int)o_retries;
+        c.backoff_ms = o_backoff * 1000.0;
+    } else if (o_url || o_model_name || o_key_env) {
+        return cli_error("run", "--url, --model-name and --api-key-env need --backend openai");
+    }
+    if (!remote_backend && !o_model && o_quants.n == 0) return cli_error("run", "-m TEXT.gguf is required (see --help)");
     c.suite_dir = o_suite;
     c.db_path = o_db ? o_db : "results.db";
     c.name = o_name;
@@ -106,7 +144,7 @@ int cmd_run(int argc, char **argv)
     c.progress = !o_quiet;
     c.no_reuse = o_no_reuse;
     c.stop = &stop_flag;
-    if (!c.mmproj) return cli_error("run", "--mmproj FILE is required for image suites (see --help)");
+    if (!c.mmproj && !remote_backend) return cli_error("run", "--mmproj FILE is required for image suites (see --help)");
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

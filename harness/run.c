@@ -15,6 +15,7 @@
 #include "engine/prompt.h"
 #include "engine/quant.h"
 #include "engine/sha256.h"
+#include "harness/remote.h"
 #include "metrics/metrics.h"
 
 #ifndef LV_VERSION
@@ -334,6 +335,32 @@ static int put_error(run_state *rs, const suite_sample *smp, int res, const char
     return 0;
 }
 
+/* Scores an answer, commits its row and counts it. */
+static int put_answer(run_state *rs, store_result *r, const char *label, lv_error *err)
+{
+    score_answer(rs, r->output, label, &r->score, &r->correct, &r->parsed);
+    if (store_result_put(rs->st, r, err) < 0) return -1;
+    rs->sum->done++;
+    rs->prog.done_now++;
+    if (r->correct >= 0) { rs->prog.scored++; rs->prog.right += r->correct; }
+    return 0;
+}
+
+/* Choice-mode log-probs as stored: [{"text","logprob"},...] (-1e30 for -inf). */
+static char *choice_json(const char *const *names, const double *lp, int n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "text", names[i]);
+        cJSON_AddNumberToObject(o, "logprob", isfinite(lp[i]) ? lp[i] : -1e30);
+        cJSON_AddItemToArray(a, o);
+    }
+    char *js = cJSON_PrintUnformatted(a);
+    cJSON_Delete(a);
+    return js;
+}
+
 /* One question about an encoded image: generate or choose, score, store. */
 static int ask(run_state *rs, lv_llava *l, lv_llava_prefix *pre, const suite_sample *smp, int res,
                double encode_ms, double prefix_ms, lv_error *err)
@@ -363,15 +390,7 @@ static int ask(run_state *rs, lv_llava *l, lv_llava_prefix *pre, const suite_sam
         if (!smp->n_choices) r.choice_margin = lp_c[0] - lp_c[1];
         r.prefill_ms = prefix_ms + (lv_now_ms() - t0);
         r.decode_ms = 0;
-        cJSON *a = cJSON_CreateArray();
-        for (int i = 0; i < nc; i++) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "text", cands[i]);
-            cJSON_AddNumberToObject(o, "logprob", isfinite(lp_c[i]) ? lp_c[i] : -1e30);
-            cJSON_AddItemToArray(a, o);
-        }
-        lp = cJSON_PrintUnformatted(a);
-        cJSON_Delete(a);
+        lp = choice_json(cands, lp_c, nc);
         r.logprobs_json = lp;
     } else {
         lv_llava_gen gp = {rs->c->n_predict, (float)rs->c->temp, (uint64_t)rs->c->seed, rs->c->top_k, NULL, 0};
@@ -390,12 +409,7 @@ static int ask(run_state *rs, lv_llava *l, lv_llava_prefix *pre, const suite_sam
         lp = logprobs_json(&out);
         r.logprobs_json = lp;
     }
-    score_answer(rs, r.output, label, &r.score, &r.correct, &r.parsed);
-    if (store_result_put(rs->st, &r, err) < 0) goto done;
-    rs->sum->done++;
-    rs->prog.done_now++;
-    if (r.correct >= 0) { rs->prog.scored++; rs->prog.right += r.correct; }
-    rc = 0;
+    rc = put_answer(rs, &r, label, err);
 done:
     lv_llava_result_free(&out);
     free(lp);
@@ -409,7 +423,7 @@ static const char *mode_name(int m) { return m == RUN_MODE_CHOICE ? "choice" : "
 /* The configuration that defines the results, as canonical JSON; its SHA-256 is
  * the run's identity (threads, progress and the shard are not part of it). */
 static char *config_json(const run_config *c, const suite *s, const char *samples_sha, quant_spec *q, int nq,
-                         const char *mmproj_sha)
+                         const char *mmproj_sha, const char *remote_url)
 {
     cJSON *o = cJSON_CreateObject(), *a;
     cJSON_AddStringToObject(o, "suite", s->name);
@@ -426,6 +440,11 @@ static char *config_json(const run_config *c, const suite *s, const char *sample
         cJSON_AddItemToArray(a, e);
     }
     cJSON_AddStringToObject(o, "mmproj_sha256", mmproj_sha);
+    if (remote_url) {   /* the remote backend: the served name defines the results (never the key);
+                           the URL is recorded in runs.remote_url but a server that moved may resume */
+        cJSON_AddStringToObject(o, "backend", "openai");
+        cJSON_AddStringToObject(o, "remote_model", c->remote_model);
+    }
     a = cJSON_AddArrayToObject(o, "resolutions");
     for (int i = 0; i < c->n_res; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(c->resolutions[i]));
     cJSON_AddStringToObject(o, "mode", mode_name(c->mode));
@@ -449,6 +468,149 @@ static int image_done(run_state *rs, const image_group *g, int res)
     return 1;
 }
 
+/* ------------------------------------------------------------ remote backend */
+
+/* One question in flight: a slot of the pool, its pointer is the request's tag. */
+typedef struct {
+    const suite_sample *smp;
+    int                 res, used;
+} remote_item;
+
+/* Stores one reply (an answer, or an error row with the reason). */
+static int remote_store(run_state *rs, const remote_reply *rep, const remote_item *it, int choice, lv_error *err)
+{
+    if (!rep->ok) return put_error(rs, it->smp, it->res, rep->error, err);
+    char *prompt = suite_prompt(rs->s, it->smp), *label = label_of(rs->s, it->smp), *lp = NULL;
+    int rc = -1;
+    store_result r = {.run_id = rs->run_id, .suite = rs->s->name, .sample_id = it->smp->id, .image = it->smp->image,
+                      .category = it->smp->category, .resolution = it->res, .quant = rs->quant, .prompt = prompt,
+                      .label = label, .choice_margin = NAN, .encode_ms = NAN, .prefill_ms = rep->prefill_ms,
+                      .decode_ms = isnan(rep->decode_ms) ? rep->wall_ms : rep->decode_ms,
+                      .n_prompt_tokens = rep->n_prompt_tokens > 0 ? rep->n_prompt_tokens : 0,
+                      .n_gen_tokens = rep->n_gen_tokens > 0 ? rep->n_gen_tokens : 0,
+                      .meta_json = it->smp->meta_json, .status = "ok"};
+    if (!prompt || !label) { lv_errorf(err, "out of memory"); goto done; }
+    const char *text = rep->content;
+    while (*text == ' ' || *text == '\n' || *text == '\t') text++;
+    r.output = text;
+    r.logprobs_json = rep->logprobs_json;
+    if (choice && rep->first_has_top && (isfinite(rep->first_yes) || isfinite(rep->first_no))) {
+        /* Yes/No from the first token's alternatives; a spelling missing from the
+         * top list is bounded by the lowest logprob listed */
+        double y = isfinite(rep->first_yes) ? rep->first_yes : rep->first_floor;
+        double n = isfinite(rep->first_no) ? rep->first_no : rep->first_floor;
+        r.output = y >= n ? "Yes" : "No";
+        r.choice_margin = isfinite(y - n) ? y - n : NAN;
+        const char *names[2] = {"Yes", "No"};
+        double v[2] = {rep->first_yes, rep->first_no};
+        lp = choice_json(names, v, 2);
+        r.logprobs_json = lp;
+    }
+    rc = put_answer(rs, &r, label, err);
+done:
+    free(lp);
+    free(prompt);
+    free(label);
+    return rc;
+}
+
+/* Waits for one reply and stores it. 0 when nothing was pending or it was stored. */
+static int remote_drain_one(run_state *rs, remote *rm, int choice, lv_error *err)
+{
+    remote_reply rep;
+    void *tag;
+    if (!remote_wait(rm, &rep, &tag)) return 0;
+    remote_item *it = tag;
+    int rc = remote_store(rs, &rep, it, choice, err);
+    it->used = 0;
+    remote_reply_free(&rep);
+    if (rs->c->progress) progress_show(&rs->prog, 0);
+    return rc;
+}
+
+/* The remote loop: same images, resolutions and questions as the native loop,
+ * up to c->concurrency questions in flight, answers stored as they arrive. */
+static int remote_loop(run_state *rs, remote *rm, int choice, int top_k, image_group *groups, size_t ngroups,
+                       lv_error *err)
+{
+    const run_config *c = rs->c;
+    int conc = c->concurrency > 0 ? c->concurrency : 1, rc = -1;
+    remote_item *pool = calloc((size_t)conc, sizeof *pool);
+    if (!pool) return lv_errorf(err, "out of memory");
+    for (size_t gi = 0; gi < ngroups && !(c->stop && *c->stop); gi++) {
+        image_group *g = &groups[gi];
+        char *bytes = NULL;
+        size_t len = 0;
+        for (int ri = 0; ri < c->n_res && !(c->stop && *c->stop); ri++) {
+            int res = c->resolutions[ri];
+            if (image_done(rs, g, res)) continue;
+            lv_error ierr = {{0}};
+            char *uri = NULL;
+            if (!bytes && !(bytes = read_capped(g->path, MAX_IMAGE_BYTES, &len, &ierr))) {
+            } else remote_image_uri(bytes, len, res, &uri, &ierr);
+            for (size_t k = 0; k < g->n && !(c->stop && *c->stop); k++) {
+                const suite_sample *smp = &rs->s->samples[g->samples[k]];
+                if (store_result_done(rs->st, rs->run_id, smp->id, res, rs->quant)) continue;
+                if (!uri) {
+                    if (put_error(rs, smp, res, ierr.msg, err)) { free(bytes); goto done; }
+                    continue;
+                }
+                while (remote_pending(rm) >= conc)
+                    if (remote_drain_one(rs, rm, choice, err)) { free(uri); free(bytes); goto done; }
+                remote_item *it = pool;
+                while (it->used) it++;          /* a slot is free: pending < conc */
+                *it = (remote_item){smp, res, 1};
+                char *prompt = suite_prompt(rs->s, smp);
+                remote_request q = {prompt, uri, choice ? 1 : c->n_predict, c->temp, c->seed, top_k};
+                int src = prompt ? remote_submit(rm, &q, it, err) : lv_errorf(err, "out of memory");
+                free(prompt);
+                if (src) { free(uri); free(bytes); goto done; }
+            }
+            free(uri);
+        }
+        free(bytes);
+    }
+    while (remote_pending(rm) > 0)   /* after a stop too: the answers in flight are kept */
+        if (remote_drain_one(rs, rm, choice, err)) goto done;
+    rc = 0;
+done:
+    free(pool);   /* on failure the caller closes rm, which drops the requests that point here */
+    return rc;
+}
+
+/* Opens the client, probes logprobs and settles the effective mode: choice mode
+ * needs the first token's top_logprobs (and a yes/no suite), else it falls back
+ * to generate with a notice. *out is c with that mode. */
+static int remote_setup(const run_config *c, const suite *s, run_config *out, remote **rm, char **clean_url,
+                        int *choice, int *top_k, lv_error *err)
+{
+    char notice[700];
+    remote_caps caps;
+    *out = *c;
+    if (!c->url || !c->remote_model) return lv_errorf(err, "--backend openai needs --url URL and --model-name NAME");
+    if (!(*clean_url = remote_url_clean(c->url, err))) return -1;
+    remote_config rc = {c->url, c->remote_model, c->api_key, c->concurrency > 0 ? c->concurrency : 1,
+                        c->timeout_s > 0 ? c->timeout_s : 600, 0, 8u << 20, c->retries,
+                        c->backoff_ms > 0 ? c->backoff_ms : 500, 8000};
+    rc.connect_timeout_s = rc.timeout_s < 10 ? rc.timeout_s : 10;
+    if (!(*rm = remote_open(&rc, err))) return -1;
+    int want = c->mode == RUN_MODE_CHOICE ? 10 : c->top_k;
+    if (remote_probe(*rm, want > 0 ? want : 1, &caps, notice, sizeof notice, err)) return -1;
+    if (notice[0]) fprintf(stderr, "llava-eval: run: notice: %s\n", notice);
+    *top_k = caps.logprobs ? want : 0;
+    *choice = 0;
+    if (c->mode == RUN_MODE_CHOICE) {
+        if (caps.top_logprobs && strcmp(s->task, "yesno") == 0) *choice = 1;
+        else {
+            fprintf(stderr, "llava-eval: run: notice: choice mode needs %s; falling back to generate mode\n",
+                    strcmp(s->task, "yesno") ? "a yes/no suite with a remote backend"
+                                             : "top_logprobs for the first answer token, which this server does not give");
+            out->mode = RUN_MODE_GENERATE;
+        }
+    }
+    return 0;
+}
+
 int run_execute(const run_config *c, run_summary *sum, lv_error *err)
 {
     suite *s = NULL;
@@ -460,6 +622,10 @@ int run_execute(const run_config *c, run_summary *sum, lv_error *err)
     char *cfg = NULL, samples_sha[LV_SHA256_HEX] = "", mmproj_sha[LV_SHA256_HEX] = "", hash[LV_SHA256_HEX];
     char path[4096];
     lv_llava *l = NULL;
+    remote *rm = NULL;
+    run_config rc_remote;
+    char *clean_url = NULL;
+    int choice = 0, top_k = 0;
     memset(sum, 0, sizeof *sum);
 
     if (!(s = suite_load(c->suite_dir, err))) goto done;
@@ -467,17 +633,25 @@ int run_execute(const run_config *c, run_summary *sum, lv_error *err)
         lv_errorf(err, "--mode choice needs a yesno or choice suite (this one is %s)", s->task);
         goto done;
     }
-    if (resolve_quants(c, q, &nq, err)) goto done;
+    if (c->backend == RUN_BACKEND_OPENAI) {
+        if (remote_setup(c, s, &rc_remote, &rm, &clean_url, &choice, &top_k, err)) goto done;
+        c = &rc_remote;
+        nq = 1;
+        q[0].file = NULL;
+        q[0].requant = -1;
+        q[0].sha[0] = 0;
+    } else if (resolve_quants(c, q, &nq, err)) goto done;
     snprintf(path, sizeof path, "%s/samples.jsonl", s->dir);
     if (lv_sha256_file(path, samples_sha, NULL, err)) goto done;
-    for (int i = 0; i < nq; i++) {
+    for (int i = 0; i < nq && !rm; i++) {
         int dup = 0;
         for (int k = 0; k < i; k++)
             if (q[k].file == q[i].file || strcmp(q[k].file, q[i].file) == 0) { dup = 1; memcpy(q[i].sha, q[k].sha, sizeof q[i].sha); }
         if (!dup && lv_sha256_file(q[i].file, q[i].sha, NULL, err)) goto done;
     }
     if (c->mmproj && lv_sha256_file(c->mmproj, mmproj_sha, NULL, err)) goto done;
-    if (!(cfg = config_json(c, s, samples_sha, q, nq, mmproj_sha))) { lv_errorf(err, "out of memory"); goto done; }
+    if (!(cfg = rm ? config_json(c, s, samples_sha, q, 0, mmproj_sha, clean_url)
+                   : config_json(c, s, samples_sha, q, nq, mmproj_sha, NULL))) { lv_errorf(err, "out of memory"); goto done; }
     lv_sha256_hex(cfg, strlen(cfg), hash);
     if (build_groups(s, c, &groups, &ngroups, err)) goto done;
 
@@ -490,7 +664,7 @@ int run_execute(const run_config *c, run_summary *sum, lv_error *err)
     snprintf(name, sizeof name, "%s", c->name ? c->name : s->name);
     /* quant labels are known once each model is loaded; record the requested list */
     for (int i = 0; i < nq; i++) {
-        const char *qs = q[i].requant >= 0 ? quant_label(q[i].requant) : q[i].file;
+        const char *qs = rm ? "remote" : q[i].requant >= 0 ? quant_label(q[i].requant) : q[i].file;
         cJSON *tmp = cJSON_CreateString(qs);
         char *js = cJSON_PrintUnformatted(tmp);
         snprintf(quantsj + strlen(quantsj), sizeof quantsj - strlen(quantsj), "%s%s", i ? "," : "", js);
@@ -507,6 +681,12 @@ int run_execute(const run_config *c, run_summary *sum, lv_error *err)
                     .template_name = c->template_name ? c->template_name : "auto", .prompt_hash = NULL,
                     .preprocess = c->preprocess, .gen_json = gen, .config_json = cfg, .config_hash = hash,
                     .shard = c->shard_n > 1 ? shard : NULL, .program_version = LV_VERSION};
+    if (rm) {
+        sr.backend = "openai";
+        sr.model_path = sr.model_sha256 = NULL;
+        sr.remote_url = clean_url;
+        sr.remote_model = c->remote_model;
+    }
     char phash[LV_SHA256_HEX];
     lv_sha256_hex(s->prompt, strlen(s->prompt), phash);
     sr.prompt_hash = phash;
@@ -528,7 +708,11 @@ int run_execute(const run_config *c, run_summary *sum, lv_error *err)
 
     int mode = lv_image_mode_from_name(c->preprocess);
     int tpl = c->template_name ? lv_template_from_name(c->template_name) : -1;
-    for (int qi = 0; qi < nq && !(c->stop && *c->stop); qi++) {
+    if (rm) {
+        rs.quant = "remote";
+        if (remote_loop(&rs, rm, choice, top_k, groups, ngroups, err)) goto done;
+    }
+    for (int qi = 0; qi < nq && !rm && !(c->stop && *c->stop); qi++) {
         lv_llava_params lp = {q[qi].file, c->mmproj, q[qi].requant, 0, c->threads, (lv_image_mode)mode, tpl};
         if (!(l = lv_llava_load(&lp, err))) goto done;
         rs.quant = quant_label(lv_llava_weight_type(l));
@@ -590,6 +774,8 @@ int run_execute(const run_config *c, run_summary *sum, lv_error *err)
     rc = 0;
 done:
     lv_llava_free(l);
+    remote_close(rm);
+    free(clean_url);
     free_groups(groups, ngroups);
     free(cfg);
     store_close(st);

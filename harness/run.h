@@ -3,6 +3,11 @@
  * the store as it is produced, resumable, shardable by image, with the metrics
  * computed at the end.
  *
+ * Backends: the native engine (engine/llava.h) or a remote OpenAI-compatible
+ * server (harness/remote.h). The remote path walks the same images, resolutions
+ * and questions, keeps up to `concurrency` questions in flight and stores each
+ * answer as it arrives; its rows have quant "remote".
+ *
  * Order of work: for each quant (one model load), for each image of the shard, for
  * each resolution: encode the image once, evaluate the prompt prefix once, then
  * restore that state for every question about the image. Rows already finished
@@ -23,6 +28,7 @@
 #define RUN_MAX_RES    32
 
 enum { RUN_MODE_GENERATE = 0, RUN_MODE_CHOICE = 1 };
+enum { RUN_BACKEND_NATIVE = 0, RUN_BACKEND_OPENAI = 1 };
 
 typedef struct {
     const char *suite_dir;
@@ -47,6 +53,16 @@ typedef struct {
     int         no_reuse;         /* encode and prefill again for every question (the
                                      naive path, for benchmarks; same results) */
     volatile sig_atomic_t *stop;  /* set by a signal handler: finish the row, return */
+
+    /* backend; the remote fields matter only for RUN_BACKEND_OPENAI (harness/remote.h) */
+    int         backend;          /* RUN_BACKEND_* */
+    const char *url;              /* may hold credentials: stored and printed only cleaned */
+    const char *remote_model;     /* served model name */
+    const char *api_key;          /* from the environment; never stored, never printed */
+    int         concurrency;      /* requests in flight */
+    double      timeout_s;        /* per request attempt */
+    int         retries;          /* extra attempts on retryable failures */
+    double      backoff_ms;       /* first retry delay (doubles, capped at 8 s) */
 } run_config;
 
 typedef struct {

@@ -176,7 +176,7 @@ static void test_kill_and_resume(void)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double full_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
     unsigned seed = 12345;
-    int kills = SANITIZED ? 3 : 10, killed_mid = 0;
+    int kills = SANITIZED ? 2 : 10, killed_mid = 0;
     for (int k = 0; k < kills; k++) {
         seed = seed * 1103515245u + 12345u;
         long ms = (long)((double)((seed >> 8) % 1000) / 1000.0 * full_ms / 2.0) + 20;
@@ -185,8 +185,9 @@ static void test_kill_and_resume(void)
         int st;
         if (kill(pid, SIGKILL) == 0) killed_mid++;
         waitpid(pid, &st, 0);
-        T_CHECK(count(db, "PRAGMA integrity_check") == 0 && strstr(dump(db, "PRAGMA integrity_check"), "ok"),
-                "integrity after kill %d", k);
+        char *ic = dump(db, "PRAGMA integrity_check");
+        T_CHECK(strncmp(ic, "ok", 2) == 0, "integrity after kill %d: %s", k, ic);
+        free(ic);
         T_CHECK(count(db, "SELECT count(*) FROM results") <= 24, "never more rows than the plan");
     }
     T_CHECK(killed_mid >= kills / 2, "only %d kills landed mid-run", killed_mid);
@@ -229,6 +230,7 @@ static void test_sigint(void)
 static void test_reuse_is_identical(void)
 {
     if (setup() || !ref_db[0]) T_SKIP("fixtures absent");
+    if (SANITIZED) T_SKIP("a full extra run; checked in the plain build");
     char db[256];
     snprintf(db, sizeof db, "%s/naive.db", t_tmpdir());
     const char *extra[] = {"--no-reuse", NULL};
@@ -243,6 +245,7 @@ static void test_reuse_is_identical(void)
 static void test_shards_and_merge(void)
 {
     if (setup() || !ref_db[0]) T_SKIP("fixtures absent");
+    if (SANITIZED) T_SKIP("five extra runs; checked in the plain build");
     char shard[4][256], spec[4][16], out[256];
     snprintf(out, sizeof out, "%s/merged.db", t_tmpdir());
     for (int i = 0; i < 4; i++) {
