@@ -76,6 +76,26 @@ int lv_type_from_name(const char *name)
     return -1;
 }
 
+int lv_type_file_type(int type)
+{
+    switch (type) {
+    case LV_TYPE_F32: return 0;
+    case LV_TYPE_F16: return 1;
+    case LV_TYPE_Q4_0: return 2;
+    case LV_TYPE_Q4_1: return 3;
+    case LV_TYPE_Q8_0: return 7;
+    case LV_TYPE_Q5_0: return 8;
+    case LV_TYPE_Q5_1: return 9;
+    case LV_TYPE_Q2_K: return 10;
+    case LV_TYPE_Q3_K: return 11;   /* Q3_K_S */
+    case LV_TYPE_Q4_K: return 14;   /* Q4_K_S */
+    case LV_TYPE_Q5_K: return 16;   /* Q5_K_S */
+    case LV_TYPE_Q6_K: return 18;
+    case LV_TYPE_BF16: return 32;
+    default: return -1;
+    }
+}
+
 int lv_type_row_bytes(int type, uint64_t ne0, uint64_t *out)
 {
     const lv_type_traits *tr = lv_type_info(type);

@@ -53,6 +53,9 @@ typedef struct {
 const lv_type_traits *lv_type_info(int type);
 /* Type id by name (case-insensitive, "q4_0"), or -1. */
 int lv_type_from_name(const char *name);
+/* llama.cpp's general.file_type for a file whose weights are all of this type
+ * (the "_S" code for K types), or -1 for a type no file is written in. */
+int lv_type_file_type(int type);
 /* Bytes of a row of ne0 values; -1 if ne0 is not a multiple of the block size. */
 int lv_type_row_bytes(int type, uint64_t ne0, uint64_t *out);
 

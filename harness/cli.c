@@ -133,3 +133,27 @@ int cli_parse(const cli_spec *s, int argc, char **argv, char **pos, int max_pos,
     }
     return 0;
 }
+
+static void sub_usage(FILE *f, const char *cmd, const char *summary, const cli_sub *subs, size_t n)
+{
+    fprintf(f, "usage: llava-eval %s <", cmd);
+    for (size_t i = 0; i < n; i++) fprintf(f, "%s%s", i ? "|" : "", subs[i].name);
+    fprintf(f, "> [options]\n\n%s\n\nsubcommands:\n", summary);
+    for (size_t i = 0; i < n; i++) fprintf(f, "  %-8s %s\n", subs[i].name, subs[i].summary);
+    fprintf(f, "\n'llava-eval %s <subcommand> --help' describes one.\n", cmd);
+}
+
+int cli_dispatch(const char *cmd, const char *summary, const cli_sub *subs, size_t n, int argc, char **argv)
+{
+    if (argc < 2) {
+        sub_usage(stderr, cmd, summary, subs, n);
+        return CLI_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        sub_usage(stdout, cmd, summary, subs, n);
+        return CLI_OK;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(argv[1], subs[i].name) == 0) return subs[i].fn(argc - 1, argv + 1);
+    return cli_error(cmd, "unknown subcommand '%s' (see 'llava-eval %s --help')", argv[1], cmd);
+}

@@ -56,6 +56,17 @@ int cli_parse(const cli_spec *spec, int argc, char **argv,
 
 void cli_print_help(const cli_spec *spec, FILE *out);
 
+/* A command with subcommands (`suite make`, `model pack`): a table of rows. */
+typedef struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);   /* argv[0] is the subcommand name */
+    const char *summary;
+} cli_sub;
+
+/* Dispatches argv[1] to its row, printing the subcommand list for --help (exit 0)
+ * or when none is given (exit 2). */
+int cli_dispatch(const char *cmd, const char *summary, const cli_sub *subs, size_t n, int argc, char **argv);
+
 /* Prints `llava-eval: <what>: <why>` to stderr; returns CLI_USAGE for `return`. */
 int cli_error(const char *what, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -228,35 +228,12 @@ done:
 
 /* ---- dispatch ---- */
 
-typedef struct {
-    const char *name;
-    int (*fn)(int argc, char **argv);
-    const char *summary;
-} subcommand;
-
-static const subcommand subs[] = {
+static const cli_sub subs[] = {
     {"pack", model_pack, "write a GGUF file from raw float32 tensors and a JSON spec"},
     {"synth", cmd_model_synth, "random weights with the shapes and keys of a real file (cmd_synth.c)"},
 };
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: llava-eval model <pack|synth> [options]\n\nBuild model files.\n\nsubcommands:\n");
-    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) fprintf(f, "  %-8s %s\n", subs[i].name, subs[i].summary);
-    fprintf(f, "\n'llava-eval model <subcommand> --help' describes one.\n");
-}
-
 int cmd_model(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return CLI_USAGE;
-    }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        usage(stdout);
-        return CLI_OK;
-    }
-    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
-        if (strcmp(argv[1], subs[i].name) == 0) return subs[i].fn(argc - 1, argv + 1);
-    return cli_error("model", "unknown subcommand '%s' (pack, synth)", argv[1]);
+    return cli_dispatch("model", "Build model files.", subs, sizeof subs / sizeof subs[0], argc, argv);
 }

@@ -25,26 +25,6 @@ static const cli_spec spec = {
     opts,
 };
 
-/* llama.cpp's general.file_type for a file whose weights are all of one type. */
-static int file_type_of(int type)
-{
-    switch (type) {
-    case LV_TYPE_F32: return 0;
-    case LV_TYPE_F16: return 1;
-    case LV_TYPE_Q4_0: return 2;
-    case LV_TYPE_Q4_1: return 3;
-    case LV_TYPE_Q8_0: return 7;
-    case LV_TYPE_Q5_0: return 8;
-    case LV_TYPE_Q5_1: return 9;
-    case LV_TYPE_Q2_K: return 10;
-    case LV_TYPE_Q3_K: return 11;   /* Q3_K_S: every tensor Q3_K */
-    case LV_TYPE_Q4_K: return 14;   /* Q4_K_S */
-    case LV_TYPE_Q5_K: return 16;   /* Q5_K_S */
-    case LV_TYPE_Q6_K: return 18;
-    case LV_TYPE_BF16: return 32;
-    default: return -1;
-    }
-}
 
 int cmd_quantize(int argc, char **argv)
 {
@@ -60,7 +40,7 @@ int cmd_quantize(int argc, char **argv)
     if (prc) return prc > 0 ? CLI_OK : CLI_USAGE;
     if (npos != 3) return cli_error("quantize", "expected IN.gguf OUT.gguf TYPE (see --help)");
     int type = lv_type_from_name(pos[2]);
-    if (type < 0 || file_type_of(type) < 0 || type == LV_TYPE_Q8_1 || type == LV_TYPE_Q8_K)
+    if (type < 0 || lv_type_file_type(type) < 0 || type == LV_TYPE_Q8_1 || type == LV_TYPE_Q8_K)
         return cli_error("quantize", "'%s' is not a type this tool can write (see --help)", pos[2]);
     if (strcmp(pos[0], pos[1]) == 0) return cli_error("quantize", "OUT must differ from IN");
 
@@ -107,7 +87,7 @@ int cmd_quantize(int argc, char **argv)
     if (any_quant && lv_gguf_find_key(g, "general.quantization_version") < 0 &&
         lv_gguf_w_u32(w, "general.quantization_version", 2, &err))
         goto werr;
-    if (lv_gguf_w_u32(w, "general.file_type", (uint32_t)file_type_of(type), &err)) goto werr;
+    if (lv_gguf_w_u32(w, "general.file_type", (uint32_t)lv_type_file_type(type), &err)) goto werr;
     if (lv_gguf_w_save(w, pos[1], &err)) { rc = cli_error(pos[1], "%s", err.msg); goto done; }
     rc = CLI_OK;
     goto done;

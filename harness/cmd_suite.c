@@ -174,38 +174,14 @@ static int suite_list_cmd(int argc, char **argv)
 
 /* ---- dispatch ---- */
 
-typedef struct {
-    const char *name;
-    int (*fn)(int argc, char **argv);
-    const char *summary;
-} subcommand;
-
-static const subcommand subs[] = {
+static const cli_sub subs[] = {
     {"make", suite_make_cmd, "generate a procedural suite from a seed"},
     {"import", suite_import_cmd, "turn official benchmark files into a suite"},
     {"fetch", suite_fetch_cmd, "download official files into the cache"},
     {"list", suite_list_cmd, "show the suites known by name"},
 };
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: llava-eval suite <make|import|fetch|list> [options]\n\n"
-               "Make, import, fetch and list evaluation suites.\n\nsubcommands:\n");
-    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) fprintf(f, "  %-8s %s\n", subs[i].name, subs[i].summary);
-    fprintf(f, "\n'llava-eval suite <subcommand> --help' describes one.\n");
-}
-
 int cmd_suite(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return CLI_USAGE;
-    }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        usage(stdout);
-        return CLI_OK;
-    }
-    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
-        if (strcmp(argv[1], subs[i].name) == 0) return subs[i].fn(argc - 1, argv + 1);
-    return cli_error("suite", "unknown subcommand '%s' (make, import, fetch, list)", argv[1]);
+    return cli_dispatch("suite", "Make, import, fetch and list evaluation suites.", subs, sizeof subs / sizeof subs[0], argc, argv);
 }

@@ -196,25 +196,11 @@ static int write_clip(lv_gguf_writer *w, buf_list *bl, uint32_t E, lv_error *err
            add_tensor_nd(w, bl, "mm.2.bias", LV_TYPE_F32, 1, e1, 2, err) ? -1 : 0;
 }
 
+/* general.file_type; the K mixes are llama.cpp's Q4_K_M (15) and Q5_K_M (17). */
 static int file_type_of(int type, int mix)
 {
-    if (mix) return type == LV_TYPE_Q4_K ? 15 : 17;   /* Q4_K_M, Q5_K_M */
-    switch (type) {
-    case LV_TYPE_F32: return 0;
-    case LV_TYPE_F16: return 1;
-    case LV_TYPE_Q4_0: return 2;
-    case LV_TYPE_Q4_1: return 3;
-    case LV_TYPE_Q8_0: return 7;
-    case LV_TYPE_Q5_0: return 8;
-    case LV_TYPE_Q5_1: return 9;
-    case LV_TYPE_Q2_K: return 10;
-    case LV_TYPE_Q3_K: return 11;
-    case LV_TYPE_Q4_K: return 14;
-    case LV_TYPE_Q5_K: return 16;
-    case LV_TYPE_Q6_K: return 18;
-    case LV_TYPE_BF16: return 32;
-    default: return -1;
-    }
+    if (mix) return type == LV_TYPE_Q4_K ? 15 : 17;
+    return lv_type_file_type(type);
 }
 
 static int write_vocab(lv_gguf_writer *w, uint32_t n_vocab, lv_error *err)
