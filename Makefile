@@ -57,16 +57,22 @@ asan:
 	  OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	  test
 
-# libFuzzer (clang): each target runs FUZZ_SECONDS; new inputs go to build-fuzz/,
-# crashes to build-fuzz/crash-*. Keep a crash as a regression file by copying it
-# into tests/fuzz/corpus/<target>/.
+# libFuzzer (clang): each target of FUZZ_TARGETS (default all) runs FUZZ_SECONDS;
+# new inputs go to build-fuzz/corpus-<target>, crashes to build-fuzz/crash-*. Keep a
+# crash as a regression file by copying it into tests/fuzz/corpus/<target>/.
+# The library is compiled once (coverage-instrumented) and linked into each target.
 FUZZ_SECONDS ?= 60
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -ffp-contract=off -fsanitize=fuzzer,address,undefined \
-               -fno-sanitize-recover=undefined $(shell pkg-config --cflags $(PKGS) stb) -I.
-fuzz:
-	@mkdir -p build-fuzz
-	@for t in $(FUZZ_NAMES); do \
-	  clang $(FUZZ_CFLAGS) -o build-fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c $(LIB_SRC) $(LDLIBS) || exit 1; \
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -ffp-contract=off -fno-sanitize-recover=undefined \
+              $(shell pkg-config --cflags $(PKGS) stb) -I.
+FUZZ_OBJ := $(LIB_SRC:%.c=build-fuzz/obj/%.o)
+build-fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
+	clang $(FUZZ_FLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJ) $(LDLIBS)
+fuzz: $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
+	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p build-fuzz/corpus-$$t; \
 	  echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
 	  build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 \

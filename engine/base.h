@@ -51,4 +51,8 @@ void  lv_set_alloc_limit(size_t bytes);
 /* Monotonic clock in milliseconds. */
 double lv_now_ms(void);
 
+/* 1 if the CPU has F16C (half-float conversions). By CPUID, because clang's
+ * __builtin_cpu_supports does not know "f16c". */
+int lv_cpu_has_f16c(void);
+
 #endif

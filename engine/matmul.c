@@ -73,7 +73,7 @@ int lv_matmul_simd(void)
         const char *e = getenv("LV_NO_SIMD");
         __builtin_cpu_init();
         use_simd = !(e && *e) && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                   __builtin_cpu_supports("f16c");
+                   lv_cpu_has_f16c();
 #else
         use_simd = 0;
 #endif

@@ -11,6 +11,7 @@
  *   Q4_K · Q8_K  Σ_s sc_s·vpdpbusd(u_s, a_s) and Σ_s mn_s·bsum_s, as in the oracle
  *   Q6_K · Q8_K  Σ_s sc_s·(vpdpbusd(u_s, a_s) - 32·bsum_s)   (u = q + 32 ∈ [0, 63])
  */
+#include "engine/base.h"
 #include "engine/quant_simd.h"
 
 #include "engine/quant.h"
@@ -25,7 +26,7 @@ int lv_simd_tiles_ok(void)
 {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-           __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx512f") &&
+           lv_cpu_has_f16c() && __builtin_cpu_supports("avx512f") &&
            __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
            __builtin_cpu_supports("avx512vnni");
 }

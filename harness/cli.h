@@ -74,6 +74,11 @@ int cli_error(const char *what, const char *fmt, ...) __attribute__((format(prin
 int cmd_info(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_score(int argc, char **argv);
+/* score's parser alone (the fuzz target's entry): one JSONL line scored with metric
+ * (vqa, anls, yesno-parse, yesno, mme, chair), the result line written to out; -1
+ * with why filled for a bad line. Lines over SCORE_MAX_LINE bytes are refused. */
+#define SCORE_MAX_LINE (16u << 20)
+int score_text_line(const char *metric, const char *line, size_t len, FILE *out, char *why, size_t cap);
 int cmd_suite(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_model(int argc, char **argv);

@@ -154,7 +154,9 @@ int cmd_run(int argc, char **argv)
     int rc = run_execute(&c, &sum, &err);
     for (int i = 0; i < c.n_quants; i++) free((char *)c.quants[i]);
     if (rc) {
-        fprintf(stderr, "llava-eval: run: %s\n", err.msg);
+        /* the store's own faults (disk full, read-only) read "llava-eval: store: ..." */
+        fprintf(stderr, "llava-eval: %s%s\n", strncmp(err.msg, "store: ", 7) ? "run: " : "", err.msg);
+        if (!strncmp(err.msg, "store: read-only", 16)) return CLI_USAGE;
         return strstr(err.msg, "cannot open") || strstr(err.msg, "samples.jsonl") || strstr(err.msg, "suite.json") ||
                        strstr(err.msg, "--") ? CLI_USAGE : CLI_FAILED;
     }

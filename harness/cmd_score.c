@@ -363,8 +363,8 @@ static const cli_spec score_spec = {
     score_opts,
 };
 
-/* Scores one line; prints its result or returns -1 with e->why set. */
-static int score_line(score_fn fn, const char *line, size_t len, score_err *e)
+/* Scores one line; prints its result to out or returns -1 with e->why set. */
+static int score_line(score_fn fn, const char *line, size_t len, FILE *out_f, score_err *e)
 {
     cJSON *in = NULL, *out = NULL, *id;
     int rc = -1;
@@ -381,13 +381,32 @@ static int score_line(score_fn fn, const char *line, size_t len, score_err *e)
     if (fn(in, out, e)) { if (!e->why[0]) fail(e, "out of memory"); goto done; }
     char *s = cJSON_PrintUnformatted(out);
     if (!s) { fail(e, "out of memory"); goto done; }
-    puts(s);
+    fputs(s, out_f);
+    fputc('\n', out_f);
     free(s);
     rc = 0;
 done:
     cJSON_Delete(in);
     cJSON_Delete(out);
     return rc;
+}
+
+static score_fn find_scorer(const char *metric)
+{
+    for (size_t i = 0; i < sizeof scorers / sizeof scorers[0]; i++)
+        if (!strcmp(metric, scorers[i].name)) return scorers[i].fn;
+    return NULL;
+}
+
+int score_text_line(const char *metric, const char *line, size_t len, FILE *out, char *why, size_t cap)
+{
+    score_fn fn = find_scorer(metric);
+    score_err e;
+    if (!fn) { snprintf(why, cap, "unknown metric '%s'", metric); return -1; }
+    if (len > SCORE_MAX_LINE) { snprintf(why, cap, "line longer than %u bytes", SCORE_MAX_LINE); return -1; }
+    if (memchr(line, 0, len)) { snprintf(why, cap, "contains a NUL byte"); return -1; }
+    if (score_line(fn, line, len, out, &e)) { snprintf(why, cap, "%s", e.why); return -1; }
+    return 0;
 }
 
 static int collect_id(void *ctx, int nc, const char *const *c, const char *const *names)
@@ -430,6 +449,32 @@ done:
     return rc;
 }
 
+/* One line of at most SCORE_MAX_LINE bytes into *buf (grown as needed): its
+ * length, -1 at EOF, -2 for a longer line (consumed up to its newline). */
+static ssize_t read_capped_line(FILE *f, char **buf, size_t *cap)
+{
+    size_t n = 0;
+    int c, over = 0;
+    while ((c = getc(f)) != EOF) {
+        if (!over) {
+            if (n + 2 > *cap) {
+                size_t nc = *cap ? *cap * 2 : 4096;
+                char *g = realloc(*buf, nc);
+                if (!g) return -1;
+                *buf = g;
+                *cap = nc;
+            }
+            (*buf)[n++] = (char)c;
+            if (n > SCORE_MAX_LINE) over = 1;
+        }
+        if (c == '\n') break;
+    }
+    if (c == EOF && n == 0 && !over) return -1;
+    if (over) return -2;
+    (*buf)[n] = 0;
+    return (ssize_t)n;
+}
+
 static int blank(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -449,18 +494,21 @@ int cmd_score(int argc, char **argv)
     if ((r = cli_parse(&score_spec, argc, argv, pos, 2, &npos))) return r > 0 ? CLI_OK : CLI_USAGE;
     if (o_db) return score_db(o_db, pos, npos);
     if (npos != 2) return cli_error("score", "needs METRIC and FILE.jsonl (see --help)");
-    for (size_t i = 0; i < sizeof scorers / sizeof scorers[0]; i++)
-        if (!strcmp(pos[0], scorers[i].name)) fn = scorers[i].fn;
+    fn = find_scorer(pos[0]);
     if (!fn) return cli_error("score", "unknown metric '%s' (vqa, anls, yesno-parse, yesno, mme, chair)", pos[0]);
     f = strcmp(pos[1], "-") ? fopen(pos[1], "rb") : stdin;
     if (!f) return cli_error("score", "%s: %s", pos[1], strerror(errno));
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        score_err e;
+    while ((len = read_capped_line(f, &line, &cap)) != -1) {
+        char why[300];
         lineno++;
+        if (len == -2) {   /* the rest of an over-long line was skipped, never held */
+            cli_error("score", "%s:%ld: line longer than %u bytes", pos[1], lineno, SCORE_MAX_LINE);
+            bad = 1;
+            continue;
+        }
         if (blank(line, (size_t)len)) continue;
-        if (memchr(line, 0, (size_t)len)) { cli_error("score", "%s:%ld: contains a NUL byte", pos[1], lineno); bad = 1; continue; }
-        if (score_line(fn, line, (size_t)len, &e)) {
-            cli_error("score", "%s:%ld: %s", pos[1], lineno, e.why);
+        if (score_text_line(pos[0], line, (size_t)len, stdout, why, sizeof why)) {
+            cli_error("score", "%s:%ld: %s", pos[1], lineno, why);
             bad = 1;
         }
     }

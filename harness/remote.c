@@ -521,6 +521,33 @@ static void server_message(const job *j, char *dst, size_t cap)
     cJSON_Delete(root);
 }
 
+int remote_parse_reply(const char *body, size_t len, int status, const char *secret, remote_reply *rep)
+{
+    remote r;
+    job j;
+    int rc;
+    memset(&r, 0, sizeof r);
+    memset(&j, 0, sizeof j);
+    r.key = secret ? strdup(secret) : NULL;
+    j.resp.data = (char *)(uintptr_t)body;   /* read only */
+    j.resp.len = len;
+    j.rep.first_yes = j.rep.first_no = j.rep.first_floor = -INFINITY;
+    j.rep.prefill_ms = j.rep.decode_ms = NAN;
+    if (status >= 200 && status <= 299) {
+        rc = parse_answer(&r, &j);
+    } else {
+        char msg[200];
+        server_message(&j, msg, sizeof msg);
+        scrub_buf(&r, msg, sizeof msg);
+        snprintf(j.rep.error, sizeof j.rep.error, "HTTP %d%s%s", status, msg[0] ? ": " : "", msg);
+        rc = -1;
+    }
+    scrub_buf(&r, j.rep.error, sizeof j.rep.error);   /* as remote_wait does */
+    free(r.key);
+    *rep = j.rep;
+    return rc;
+}
+
 static int retryable_curl(CURLcode c)
 {
     switch (c) {

@@ -96,6 +96,11 @@ typedef struct {
  * server refuses us outright (401, 403, 404: every request would fail). */
 int remote_probe(remote *r, int top_k, remote_caps *caps, char *notice, size_t notice_cap, lv_error *err);
 
+/* The reply parser alone (the fuzz target's entry): a response body with its HTTP
+ * status into rep, as remote_wait would fill it (content redacted of secret). 0 when
+ * an answer was parsed, -1 with rep->error. Free rep with remote_reply_free. */
+int remote_parse_reply(const char *body, size_t len, int status, const char *secret, remote_reply *rep);
+
 /* The URL without user, password, query or fragment (malloc'd); NULL when it is
  * not an http(s) URL. */
 char *remote_url_clean(const char *url, lv_error *err);

@@ -2,7 +2,9 @@
 #include "harness/report_load.h"
 
 #include <cJSON.h>
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <math.h>
@@ -282,11 +284,37 @@ void rl_free_runs(rp_run *runs, size_t nruns)
     free(runs);
 }
 
+/* Removes PATH.tmp.PID files whose writer is gone (a SIGKILLed report or export
+ * cannot clean up after itself); files of live processes are left alone. */
+static void remove_stale_tmp(const char *path)
+{
+    char dir[4096], base[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    snprintf(base, sizeof base, "%s", path);
+    const char *d = dirname(dir), *b = basename(base);
+    size_t bl = strlen(b);
+    DIR *dh = opendir(d);
+    if (!dh) return;
+    for (struct dirent *e; (e = readdir(dh));) {
+        const char *n = e->d_name;
+        if (strncmp(n, b, bl) || strncmp(n + bl, ".tmp.", 5)) continue;
+        char *end;
+        long pid = strtol(n + bl + 5, &end, 10);
+        if (*end || pid <= 0 || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        char full[8300];
+        snprintf(full, sizeof full, "%s/%s", d, n);
+        unlink(full);
+    }
+    closedir(dh);
+}
+
 int rl_open(rl_file *o, const char *path, lv_error *err)
 {
     memset(o, 0, sizeof *o);
     if (strlen(path) >= sizeof o->path) return lv_errorf(err, "path too long");
     snprintf(o->path, sizeof o->path, "%s", path);
+    remove_stale_tmp(path);
     snprintf(o->tmp, sizeof o->tmp, "%s.tmp.%ld", path, (long)getpid());
     int fd = open(o->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0 || !(o->f = fdopen(fd, "w"))) {

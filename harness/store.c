@@ -51,9 +51,15 @@ static const char *const migrations[] = {schema_v1};
 
 static int sqlerr(store *s, lv_error *err, const char *what)
 {
-    int code = sqlite3_extended_errcode(s->db);
-    if ((code & 0xFF) == SQLITE_FULL) return lv_errorf(err, "disk full (%s)", what);
-    if ((code & 0xFF) == SQLITE_READONLY) return lv_errorf(err, "the store is read-only (%s)", what);
+    int code = sqlite3_extended_errcode(s->db), se = sqlite3_system_errno(s->db);
+    /* ENOSPC comes back as SQLITE_FULL; a quota or a file size limit (EDQUOT, EFBIG)
+     * as an I/O error whose errno SQLite does not always keep */
+    if ((code & 0xFF) == SQLITE_FULL ||
+        ((code & 0xFF) == SQLITE_IOERR && (se == ENOSPC || se == EFBIG || se == EDQUOT)))
+        return lv_errorf(err, "store: disk full (%s)", what);
+    if (code == SQLITE_IOERR_WRITE || code == SQLITE_IOERR_FSYNC || code == SQLITE_IOERR_TRUNCATE)
+        return lv_errorf(err, "store: disk full or write error (%s: %s)", what, sqlite3_errmsg(s->db));
+    if ((code & 0xFF) == SQLITE_READONLY) return lv_errorf(err, "store: read-only (%s)", what);
     return lv_errorf(err, "%s: %s", what, sqlite3_errmsg(s->db));
 }
 
@@ -111,7 +117,7 @@ store *store_open(const char *path, int readonly, lv_error *err)
         return NULL;
     }
     if (!readonly && access(path, F_OK) == 0 && access(path, W_OK) != 0) {
-        lv_errorf(err, "cannot write: %s", strerror(errno));
+        lv_errorf(err, "store: read-only: cannot write %s: %s", path, strerror(errno));
         goto fail;
     }
     int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
@@ -312,9 +318,10 @@ int store_result_put(store *s, const store_result *r, lv_error *err)
     bind_text(st, 24, ts);
     int rc = sqlite3_step(st);
     int changed = sqlite3_changes(s->db);
+    if (rc != SQLITE_DONE) sqlerr(s, err, "saving a result");   /* before reset clears the codes */
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
-    if (rc != SQLITE_DONE) return sqlerr(s, err, "saving a result");
+    if (rc != SQLITE_DONE) return -1;
     return changed ? 0 : 1;
 }
 

@@ -80,6 +80,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
             time.sleep(30)
             return
+        drip = mode == "drip"   # "file" sent slowly (8 KiB every 20 ms): time to kill the client
+        if drip:
+            mode = "file"
         if mode not in ("file", "norange"):
             return self.fail(404)
         rng = self.headers.get("Range")
@@ -99,14 +102,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(body) - start))
             self.send_header("ETag", etag)
             self.end_headers()
-            self.wfile.write(body[start:])
+            self.send_body(body[start:], drip)
             return
         self.note(200)
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("ETag", etag)
         self.end_headers()
-        self.wfile.write(body)
+        self.send_body(body, drip)
+
+    def send_body(self, data, drip):
+        if not drip:
+            self.wfile.write(data)
+            return
+        try:
+            for i in range(0, len(data), 8192):
+                self.wfile.write(data[i: i + 8192])
+                self.wfile.flush()
+                time.sleep(0.02)
+        except (BrokenPipeError, ConnectionResetError):   # the client was killed: expected
+            self.close_connection = True
 
     def fail(self, status):
         self.note(status)

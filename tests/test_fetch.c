@@ -192,6 +192,59 @@ static void test_checksum_mismatch(void)
     T_CHECK(cached_is_payload("fixme.bin"), "restart after a bad part failed: %s", err.msg);
 }
 
+/* C3: SIGKILL during a download, then resume: the kill leaves only the .part (the
+ * cache name never holds unverified bytes); a resume continues it with a Range
+ * request; a .part corrupted while the program was down fails the hash and forces
+ * one clean restart, never entering the cache. */
+static void test_kill_during_fetch(void)
+{
+    if (!need_server()) T_SKIP("python3 test server did not start");
+    for (int corrupt = 0; corrupt < 2; corrupt++) {
+        fetch_opts o = opts();
+        static char name[32], q[32];
+        snprintf(name, sizeof name, "killed%d.bin", corrupt);
+        snprintf(q, sizeof q, "data.bin?k=%d", corrupt);
+        fetch_item it = {name, url("drip", q), PAYLOAD_LEN, payload_hex};
+        lv_error err = {{0}};
+        pid_t pid = fork();
+        if (pid == 0) {
+            fetch_file(&o, &it, NULL, &err);
+            _exit(0);
+        }
+        usleep(300000);   /* about 120 KB of the 300 KB arrived */
+        kill(pid, SIGKILL);
+        int st;
+        waitpid(pid, &st, 0);
+        T_CHECK(WIFSIGNALED(st), "the download finished before the kill");
+        char part[64];
+        snprintf(part, sizeof part, "%s.part", name);
+        long got = file_size(part);
+        T_CHECK(got > 0 && got < PAYLOAD_LEN, ".part after the kill: %ld bytes", got);
+        T_EQ_INT(file_size(name), -1);
+        if (corrupt) {   /* flip a byte in the middle of what was received */
+            char p[700];
+            snprintf(p, sizeof p, "%s/%s", cache, part);
+            int fd = open(p, O_RDWR);
+            unsigned char c;
+            T_CHECK(fd >= 0 && pread(fd, &c, 1, got / 2) == 1, "cannot read the part");
+            c ^= 0x55;
+            T_CHECK(pwrite(fd, &c, 1, got / 2) == 1, "cannot corrupt the part");
+            close(fd);
+        }
+        char needle[128];
+        snprintf(needle, sizeof needle, "/drip/data.bin?k=%d range=bytes=%ld-", corrupt, got);
+        it.url = url("drip", q);
+        T_EQ_INT(fetch_file(&o, &it, NULL, &err), 0);
+        T_CHECK(count_log(needle) == 1, "resume did not ask for the rest (%s)", needle);
+        T_CHECK(cached_is_payload(name), "file after resume differs (corrupt=%d)", corrupt);
+        T_EQ_INT(file_size(part), -1);
+        snprintf(needle, sizeof needle, "/drip/data.bin?k=%d range=- ", corrupt);
+        if (corrupt)   /* the spliced file failed its hash: exactly one full restart */
+            T_CHECK(count_log(needle) == 2, "expected the first request and one restart, %d full requests",
+                    count_log(needle));
+    }
+}
+
 static void test_redirects(void)
 {
     if (!need_server()) T_SKIP("python3 test server did not start");
@@ -399,6 +452,7 @@ int main(void)
     T_RUN(test_resume_after_cut);
     T_RUN(test_server_ignores_range);
     T_RUN(test_checksum_mismatch);
+    T_RUN(test_kill_during_fetch);
     T_RUN(test_redirects);
     T_RUN(test_hub_declared_hash);
     T_RUN(test_stall_times_out);

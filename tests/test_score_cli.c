@@ -58,6 +58,26 @@ static void test_malformed_lines(void)
     t_proc_free(&p);
 }
 
+/* A line over the 16 MiB cap (here 17 MiB of one JSON string) is refused by
+ * number without being held whole; the lines around it are scored. */
+static void test_line_cap(void)
+{
+    size_t big = (17u << 20);
+    char *text = malloc(big + 256);
+    size_t n = (size_t)sprintf(text, "{\"id\":\"a\",\"pred\":\"x\",\"answers\":[\"x\"]}\n{\"id\":\"b\",\"pred\":\"");
+    memset(text + n, 'y', big);
+    n += big;
+    n += (size_t)sprintf(text + n, "\",\"answers\":[\"y\"]}\n{\"id\":\"c\",\"pred\":\"x\",\"answers\":[\"x\"]}\n");
+    t_proc p;
+    score_text("vqa", "long.jsonl", text, n, &p);
+    free(text);
+    T_EQ_INT(p.rc, 2);
+    T_CHECK(strstr(p.err, ":2: line longer than 16777216 bytes") != NULL, "stderr: %s", p.err);
+    T_CHECK(strstr(p.out, "\"id\":\"a\"") && strstr(p.out, "\"id\":\"c\"") && !strstr(p.out, "\"id\":\"b\""),
+            "lines around it: %s", p.out);
+    t_proc_free(&p);
+}
+
 /* Set metrics name the bad item; the other lines still come out. */
 static void test_malformed_items(void)
 {
@@ -128,6 +148,7 @@ static void test_usage_errors(void)
 int main(void)
 {
     T_RUN(test_malformed_lines);
+    T_RUN(test_line_cap);
     T_RUN(test_malformed_items);
     T_RUN(test_null_and_types);
     T_RUN(test_stdin_and_chair);

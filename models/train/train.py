@@ -68,7 +68,7 @@ COLOURS = ["red", "green", "blue", "yellow", "purple", "orange"]
 
 
 def cfg_default(tiny):
-    c = dict(img=168, patch=14, v_dim=128, v_heads=4, v_ff=512, v_layers=6,
+    c = dict(img=112, patch=14, v_dim=128, v_heads=4, v_ff=512, v_layers=4,
              t_dim=96, t_heads=4, t_ff=256, t_layers=4, vocab=32000, ctx=512,
              rope_base=10000.0, eps=1e-5)
     return c
@@ -90,6 +90,47 @@ def run_gen(gen, kind, d, n, seed):
 def combo_of(name):
     c, s = name.split()
     return SHAPES.index(s) * 6 + COLOURS.index(c)
+
+
+SRC = 336   # the generator's canvas
+N_DENSE = 37 + 26   # dense channels: 36 combos, ink, 26 letters (case folded)
+_FONT = None
+
+
+def letter_boxes(word, box):
+    """(channel, box) per letter of a rendered word: the word's ink box split at the
+    font's advance widths (DejaVu Sans, as the generator draws), so each image token
+    can be taught which letters it shows."""
+    global _FONT
+    if _FONT is None:
+        from PIL import ImageFont
+        _FONT = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 100)
+    x0, y0, x1, y1 = box
+    total = _FONT.getlength(word) or 1.0
+    out = []
+    for i, ch in enumerate(word):
+        if not ch.isalpha():
+            continue
+        a = x0 + (x1 - x0) * _FONT.getlength(word[:i]) / total
+        b = x0 + (x1 - x0) * _FONT.getlength(word[: i + 1]) / total
+        out.append((37 + ord(ch.lower()) - ord("a"), (a, y0, b, y1)))
+    return out
+
+
+def patch_cover(b, g, src):
+    """[g*g] 0/1: the patches of a g x g grid over a src-px canvas that a box covers
+    (overlap >= 20 % of the smaller of box and patch)."""
+    x0, y0, x1, y1 = b
+    ps = src / g
+    out = np.zeros(g * g, np.uint8)
+    ba = max(1, (x1 - x0) * (y1 - y0))
+    for r in range(int(y0 // ps), min(g, int(math.ceil(y1 / ps)))):
+        for c in range(int(x0 // ps), min(g, int(math.ceil(x1 / ps)))):
+            ox = min(x1, (c + 1) * ps) - max(x0, c * ps)
+            oy = min(y1, (r + 1) * ps) - max(y0, r * ps)
+            if ox > 0 and oy > 0 and ox * oy >= 0.2 * min(ba, ps * ps):
+                out[r * g + c] = 1
+    return out
 
 
 def load_image(args):
@@ -133,6 +174,22 @@ class Data:
         self.pmask = np.zeros((n, 36), np.float32)
         self.word = np.full(n, -100, np.int64)
         self.count = np.full((n, 36), -100, np.int64)
+        # dense labels: which combos (0..35) or ink (36) each image token covers, from the
+        # boxes the generator records; -1 = no label (kinds without usable boxes)
+        g = size // 14
+        self.dense = np.zeros((n, g * g, N_DENSE), np.uint8)
+        self.dmask = np.zeros(n, np.float32)
+        for s in self.samples:
+            i, m = s["img"], s["meta"]
+            if s["kind"] == "object-size":
+                boxes = list(zip([combo_of(x) for x in m["present"]], m["boxes"]))
+            elif s["kind"] == "text-size":
+                boxes = [(36, m["boxes"][0])] + letter_boxes(m["word"], m["boxes"][0])
+            else:
+                continue
+            self.dmask[i] = 1
+            for cls, b in boxes:
+                self.dense[i, :, cls] |= patch_cover(b, g, SRC)
         for s in self.samples:
             i, m, q = s["img"], s["meta"], s["question"]
             if s["kind"] == "object-size":
@@ -295,7 +352,8 @@ class TinyLlava(nn.Module):
         # per-token combo score, max over the tokens, so each image token has to say
         # what it shows (what the decoder's attention can then look up).
         d = c["v_dim"]
-        self.g_present = nn.Linear(d, 36)
+        self.g_present = nn.Linear(d, N_DENSE)   # per token: combos, ink, letters (dense labels)
+        self.g_mean = nn.Linear(d, 36)      # from the token mean: what uniform attention sees
         self.g_ln = nn.LayerNorm(2 * d)
         self.g_word = nn.Linear(2 * d, n_words)
         self.g_count = nn.Linear(2 * d, 36 * 9)
@@ -310,9 +368,9 @@ class TinyLlava(nn.Module):
         return self.mm2(F.gelu(self.mm0(feats)))   # exact GELU: llava mode
 
     def ground(self, feats):
-        pres = self.g_present(feats).amax(1)
+        dense = self.g_present(feats)
         p = self.g_ln(torch.cat([feats.mean(1), feats.amax(1)], -1))
-        return pres, self.g_word(p), self.g_count(p).view(-1, 36, 9)
+        return dense, self.g_mean(feats.mean(1)), self.g_word(p), self.g_count(p).view(-1, 36, 9)
 
     def decode(self, x):
         T = x.shape[1]
@@ -366,10 +424,15 @@ def sample_batch(data, rng, bs, mix, easy=False):
 
 
 def ground_loss(model, feats, data, imgs, dev):
-    pres, word, cnt = model.ground(feats)
+    dense, pres, word, cnt = model.ground(feats)
+    dt = torch.from_numpy(data.dense[imgs]).to(dev).float()
+    dm = torch.from_numpy(data.dmask[imgs]).to(dev)
+    ld = F.binary_cross_entropy_with_logits(dense.float(), dt, reduction="none").sum(-1).mean(-1)
+    ld = (ld * dm).sum() / dm.sum().clamp(min=1)
     p = torch.from_numpy(data.present[imgs]).to(dev)
     m = torch.from_numpy(data.pmask[imgs]).to(dev)
-    lp = (F.binary_cross_entropy_with_logits(pres.float(), p, reduction="none") * m).sum() / m.sum().clamp(min=1)
+    lp = (F.binary_cross_entropy_with_logits(pres.float(), p, reduction="none") * m).sum() \
+        / (m.sum(-1) > 0).sum().clamp(min=1) + ld
     w = torch.from_numpy(data.word[imgs]).to(dev)
     lw = F.cross_entropy(word.float(), w, ignore_index=-100) if (w >= 0).any() else pres.sum() * 0
     cn = torch.from_numpy(data.count[imgs]).to(dev)
@@ -378,7 +441,7 @@ def ground_loss(model, feats, data, imgs, dev):
     return lp + lw + lc, (lp.item(), lw.item(), lc.item())
 
 
-AUGMENT = dict(on=False, noise=8.0, shift=6)
+AUGMENT = dict(on=False, noise=8.0, shift=0)   # no shift: it would move the dense labels
 
 
 def images_to(dev, data, imgs, train=False):
@@ -390,13 +453,53 @@ def images_to(dev, data, imgs, train=False):
     x = data.images_t[torch.as_tensor(imgs, device=dev)]
     if train and AUGMENT["on"]:
         k = AUGMENT["shift"]
-        dy, dx = (int(v) for v in torch.randint(-k, k + 1, (2,)))
-        x = torch.roll(x.float(), shifts=(dy, dx), dims=(1, 2))
+        x = x.float()
+        if k:
+            dy, dx = (int(v) for v in torch.randint(-k, k + 1, (2,)))
+            x = torch.roll(x, shifts=(dy, dx), dims=(1, 2))
         x = (x + torch.randn_like(x) * AUGMENT["noise"]).round().clamp(0, 255)
     return x
 
 
-def train(model, data, tokens, a, dev, log):
+@torch.no_grad()
+def vit_features(model, data, dev, bs=256):
+    """The frozen encoder's output for every image (float16, on the CPU)."""
+    was = model.training
+    model.eval()
+    n = len(data.images)
+    out = None
+    for s0 in range(0, n, bs):
+        f = model.vit(images_to(dev, data, np.arange(s0, min(n, s0 + bs)))).half().cpu()
+        if out is None:
+            out = torch.empty((n,) + tuple(f.shape[1:]), dtype=torch.float16)
+        out[s0: s0 + len(f)] = f
+    model.train(was)
+    return out
+
+
+@torch.no_grad()
+def ground_eval(model, data, dev):
+    """How well the grounding heads alone answer the suite's own probes (object-size:
+    the token-mean presence head; text-size: the word head), as a check that the
+    encoder generalizes before any decoder is trained."""
+    f = vit_features(model, data, dev).float().to(dev)
+    out = {}
+    for s0 in range(0, len(f), 512):
+        _, pres, word, _ = model.ground(f[s0: s0 + 512])
+        out.setdefault("pres", []).append(pres.cpu())
+        out.setdefault("word", []).append(word.argmax(-1).cpu())
+    pres, word = torch.cat(out["pres"]), torch.cat(out["word"])
+    ok = {"object-size": [], "text-size": []}
+    for smp in data.samples:
+        i = smp["img"]
+        if smp["kind"] == "object-size":
+            ok["object-size"].append((pres[i, combo_of(smp["meta"]["asked"])] > 0).item() == (smp["label"] == "yes"))
+        elif smp["kind"] == "text-size" and smp["meta"]["detail_px"] >= 32:
+            ok["text-size"].append(int(word[i]) == int(data.word[i]))
+    return {k: round(sum(v) / len(v), 3) for k, v in ok.items() if v}
+
+
+def train(model, data, tokens, a, dev, log, evdata=None):
     rng = np.random.default_rng(a.seed)
     amp = dict(device_type="cuda", dtype=torch.bfloat16) if dev.type == "cuda" else \
         dict(device_type="cpu", enabled=False)
@@ -426,8 +529,11 @@ def train(model, data, tokens, a, dev, log):
             torch.nn.utils.clip_grad_norm_([p for g in opt.param_groups for p in g["params"]], 1.0)
             opt.step()
             if step % a.log_every == 0 or step == steps - 1:
+                extra = ""
+                if name == "stage1" and evdata is not None and (step % (4 * a.log_every) == 0 or step == steps - 1):
+                    extra = f" held-out grounding {ground_eval(model, evdata, dev)}"
                 log(f"{name} step {step}/{steps} loss {loss.item():.4f} {info} "
-                    f"{time.time() - t0:.0f}s")
+                    f"{time.time() - t0:.0f}s{extra}")
             if time.time() - t0 > 1.2 * cap:
                 log(f"{name}: time cap {cap}s overrun at step {step}")
                 break
@@ -435,6 +541,7 @@ def train(model, data, tokens, a, dev, log):
 
     vit_params = list(model.vit.parameters())
     head_params = list(model.g_ln.parameters()) + list(model.g_present.parameters()) + \
+        list(model.g_mean.parameters()) + \
         list(model.g_word.parameters()) + list(model.g_count.parameters())
     proj_params = list(model.mm0.parameters()) + list(model.mm2.parameters())
     dec_params = [model.embd] + list(model.layers.parameters()) + list(model.out_norm.parameters())
@@ -467,12 +574,71 @@ def train(model, data, tokens, a, dev, log):
             info = info + inf2
         return loss, info
 
-    # Stage 2: encoder frozen; projector + decoder, large details first.
+    # Stage 2: encoder frozen, so its features are computed once per image; projector +
+    # decoder on probes drawn fresh each step from what each image holds (every combo
+    # can be asked: yes for a present one, no for an absent one, half of those sharing
+    # a colour or shape with a present one), words for text images; larger details
+    # first.
     for p in vit_params:
         p.requires_grad_(False)
     if "2" in a.stages:
-        stage("stage2", a.steps2, proj_params + dec_params, a.lr2,
-          lambda s, n: lm_step(s, n, s < 0.3 * n, False), a.cap2)
+        cache = vit_features(model, data, dev)
+        log(f"stage2: features of {n_img} images cached in {time.time() - t_start:.0f}s")
+        eos = tokens["eos"]
+        combo_q = []
+        for name in tokens["combos"]:
+            combo_q.append(tokens["user"][f"Is there {'an' if name[0] in 'aeiou' else 'a'} {name} in the image?"])
+        yes, no = tokens["answer"]["Yes"] + [eos], tokens["answer"]["No"] + [eos]
+        word_q = tokens["user"]["What word is written in the image?"]
+        word_a = [tokens["answer"][w] + [eos] for w in tokens["words"]]
+        img_detail = np.zeros(n_img)
+        for smp in data.samples:
+            img_detail[smp["img"]] = smp["meta"]["detail_px"]
+        kinds_img = np.array(data.img_kind)
+        pools = {}
+        for k in ("object-size", "text-size"):
+            idx = np.flatnonzero(kinds_img == k)
+            if len(idx):
+                pools[k] = (idx, idx[img_detail[idx] >= np.median(img_detail[idx])])
+        share = np.array([pools.get("object-size", ((),))[0].__len__() and 0.55,
+                          pools.get("text-size", ((),))[0].__len__() and 0.45], float)
+        share = share / share.sum()
+
+        def probe(i):
+            if data.img_kind[i] == "text-size":
+                return word_q, word_a[data.word[i]], 1
+            pres = np.flatnonzero(data.present[i])
+            if rng.random() < 0.5:
+                return combo_q[int(rng.choice(pres))], yes, 0
+            absent = [k for k in range(36) if not data.present[i, k]]
+            if rng.random() < 0.5:
+                hard = [k for k in absent if any(k // 6 == q // 6 or k % 6 == q % 6 for q in pres)]
+                absent = hard or absent
+            return combo_q[int(rng.choice(absent))], no, 0
+
+        def s2(step, steps):
+            easy = 1 if step < 0.2 * steps else 0
+            ks = rng.choice(2, size=a.bs, p=share)
+            imgs = [int(pools[("object-size", "text-size")[k]][easy][rng.integers(
+                len(pools[("object-size", "text-size")[k]][easy]))]) for k in ks]
+            pr = [probe(i) for i in imgs]
+            feats = cache[torch.as_tensor(imgs)].to(dev).float()
+            x, tgt = build_batch(model, sys_ids, model.project(feats), [q for q, _, _ in pr],
+                                 [t for _, t, _ in pr], dev)
+            h = model.decode(x)
+            sel = tgt >= 0
+            lg = model.logits(h[sel]).float()
+            loss = F.cross_entropy(lg, tgt[sel])
+            # whole-answer accuracy in this batch (teacher forced), per kind
+            ok = (lg.argmax(-1) == tgt[sel]).float()
+            rows = sel.nonzero()[:, 0]
+            allok = torch.ones(len(imgs), device=dev).index_reduce_(0, rows, ok, "amin")
+            kk = torch.tensor([k for _, _, k in pr], device=dev)
+            info = (round(loss.item(), 4), round(allok[kk == 0].mean().item(), 3),
+                    round(allok[kk == 1].mean().item(), 3))
+            return loss, info
+        stage("stage2", a.steps2, proj_params + dec_params, a.lr2, s2, a.cap2)
+        del cache
     # Stage 3: everything, lower rate, grounding kept as an auxiliary loss.
     for p in vit_params:
         p.requires_grad_(True)
@@ -736,7 +902,10 @@ def main():
     ap.add_argument("--seed0", type=int, default=1000, help="first training-suite seed")
     ap.add_argument("--augment", action="store_true",
                     help="fresh pixel noise and a small shift per training view (against memorization)")
+    ap.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: its default)")
     a = ap.parse_args()
+    if a.threads:
+        torch.set_num_threads(a.threads)
     a.kinds = a.kinds.split(",")
     AUGMENT["on"] = a.augment
     if a.tiny:
@@ -777,7 +946,7 @@ def main():
     with Pool(a.jobs) as pool:
         data = Data(dirs, tokens, c["img"], pool)
         evals = {"native": Data(edirs, tokens, c["img"], pool)}
-        for r in (112, 56, 28):
+        for r in (84, 56, 28):
             evals[str(r)] = Data(edirs, tokens, c["img"], pool, reduce_to=r)
     log(f"data: {len(data.images)} train images, {len(data.samples)} probes; "
         f"eval {len(evals['native'].samples)} probes; loaded in {time.time() - t0:.0f}s")
@@ -786,7 +955,7 @@ def main():
     log(f"params: vit {sum(p.numel() for p in model.vit.parameters())}, "
         f"text {sum(p.numel() for n, p in model.named_parameters() if not n.startswith(('vit', 'g_', 'mm')))}")
     try:
-        train(model, data, tokens, a, dev, log)
+        train(model, data, tokens, a, dev, log, evals["native"])
     except Exception as e:   # keep what was learned
         log(f"training stopped: {e!r}")
 
