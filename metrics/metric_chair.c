@@ -5,6 +5,7 @@
 #include "metrics/metrics.h"
 #include "metrics/utext.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,22 +144,64 @@ static const char *const chair_double_words[][2] = {
 
 /* ---- synonyms ------------------------------------------------------------------- */
 
+/* Every synonym once, sorted by text then line, built on first use: a lookup is
+ * a binary search instead of a scan of all lines per word. */
+typedef struct {
+    const char *w;
+    size_t      len;
+    size_t      line;
+} syn_entry;
+
+static syn_entry *syn_tab;
+static size_t syn_n;
+static pthread_once_t syn_once = PTHREAD_ONCE_INIT;
+
+static int syn_key_cmp(const char *a, size_t al, const char *b, size_t bl)
+{
+    int c = memcmp(a, b, al < bl ? al : bl);
+    return c ? c : (al > bl) - (al < bl);
+}
+
+static int syn_cmp(const void *x, const void *y)
+{
+    const syn_entry *a = x, *b = y;
+    int c = syn_key_cmp(a->w, a->len, b->w, b->len);
+    return c ? c : (a->line > b->line) - (a->line < b->line);
+}
+
+static void syn_build(void)
+{
+    size_t n = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        n = 0;
+        for (size_t i = 0; i < NELEM(chair_synonym_lines); i++)
+            for (const char *p = chair_synonym_lines[i];;) {
+                const char *sep = strstr(p, ", ");
+                if (pass) syn_tab[n] = (syn_entry){p, sep ? (size_t)(sep - p) : strlen(p), i};
+                n++;
+                if (!sep) break;
+                p = sep + 2;
+            }
+        if (!pass && !(syn_tab = malloc(n * sizeof *syn_tab))) return;   /* lookups then find nothing */
+    }
+    qsort(syn_tab, n, sizeof *syn_tab, syn_cmp);
+    syn_n = n;
+}
+
 /* The category of a synonym, or NULL. Later lines win, as chair.py's
  * inverse_synonym_dict is filled in file order. */
 const char *metric_chair_category(const char *word)
 {
-    const char *found = NULL;
-    size_t wl = strlen(word);
-    for (size_t i = 0; i < NELEM(chair_synonym_lines); i++) {
-        for (const char *p = chair_synonym_lines[i];;) {
-            const char *sep = strstr(p, ", ");
-            size_t len = sep ? (size_t)(sep - p) : strlen(p);
-            if (len == wl && memcmp(p, word, wl) == 0) found = chair_categories[i];
-            if (!sep) break;
-            p = sep + 2;
-        }
+    size_t wl = strlen(word), lo = 0, hi;
+    pthread_once(&syn_once, syn_build);
+    hi = syn_n;
+    while (lo < hi) {   /* first entry with key > word */
+        size_t mid = lo + (hi - lo) / 2;
+        if (syn_key_cmp(syn_tab[mid].w, syn_tab[mid].len, word, wl) <= 0) lo = mid + 1;
+        else hi = mid;
     }
-    return found;
+    if (lo == 0 || syn_key_cmp(syn_tab[lo - 1].w, syn_tab[lo - 1].len, word, wl) != 0) return NULL;
+    return chair_categories[syn_tab[lo - 1].line];   /* the last line among equals */
 }
 
 /* ---- pattern.en singularize ------------------------------------------------------ */
