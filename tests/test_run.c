@@ -79,7 +79,10 @@ static char *dump(const char *db, const char *sql)
     sqlite3_stmt *st;
     size_t cap = 1 << 16, n = 0;
     char *out = calloc(1, cap);
-    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) return out;
+    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(h);   /* a failed open still allocates the handle */
+        return out;
+    }
     if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
         while (sqlite3_step(st) == SQLITE_ROW) {
             for (int i = 0; i < sqlite3_column_count(st); i++) {
