@@ -150,22 +150,26 @@ static void test_full_run_and_resume(void)
     free(m2);
 }
 
+/* In a child: exec `llava-eval ARGV...` ($LLAVA_EVAL_BIN or ./llava-eval); never returns. */
+static void exec_cli(const char *const *argv)
+{
+    const char *bin = getenv("LLAVA_EVAL_BIN");
+    const char *full[42];
+    int n = 0;
+    full[n++] = bin && *bin ? bin : "./llava-eval";
+    for (int i = 0; argv[i] && n < 41; i++) full[n++] = argv[i];
+    full[n] = NULL;
+    execv(full[0], (char *const *)full);
+    _exit(127);
+}
+
+static pid_t spawn_argv(const char *const *argv);
+
 static pid_t spawn_run(const char *db)
 {
     const char *argv[40];
     run_args(argv, db, NULL);
-    const char *bin = getenv("LLAVA_EVAL_BIN");
-    pid_t pid = fork();
-    if (pid == 0) {
-        argv[0] = "run";
-        const char *full[42];
-        full[0] = bin && *bin ? bin : "./llava-eval";
-        for (int i = 0; argv[i]; i++) { full[i + 1] = argv[i]; full[i + 2] = NULL; }
-        freopen("/dev/null", "w", stderr);
-        execv(full[0], (char *const *)full);
-        _exit(127);
-    }
-    return pid;
+    return spawn_argv(argv);
 }
 
 /* C1: SIGKILL at 20 points of one run's life, then the same command again. Even
@@ -313,21 +317,14 @@ static void test_shards_and_merge(void)
     t_proc_free(&p);
 }
 
-/* Starts `llava-eval ARGV...` with stderr to /dev/null; its pid. */
+/* Starts `llava-eval ARGV...` with stdout and stderr to /dev/null; its pid. */
 static pid_t spawn_argv(const char *const *argv)
 {
-    const char *bin = getenv("LLAVA_EVAL_BIN");
     pid_t pid = fork();
     if (pid == 0) {
-        const char *full[42];
-        int n = 0;
-        full[n++] = bin && *bin ? bin : "./llava-eval";
-        for (int i = 0; argv[i] && n < 41; i++) full[n++] = argv[i];
-        full[n] = NULL;
         freopen("/dev/null", "w", stderr);
         freopen("/dev/null", "w", stdout);
-        execv(full[0], (char *const *)full);
-        _exit(127);
+        exec_cli(argv);
     }
     return pid;
 }
@@ -496,23 +493,16 @@ static void test_kill_during_outputs(void)
  * status, stderr into err (NUL-terminated, truncated). */
 static int run_child(const char *const *argv, void (*prep)(void *), void *ctx, char *err, size_t cap)
 {
-    const char *bin = getenv("LLAVA_EVAL_BIN");
     int fds[2];
     if (pipe(fds)) return -1;
     pid_t pid = fork();
     if (pid == 0) {
-        const char *full[42];
-        int n = 0;
-        full[n++] = bin && *bin ? bin : "./llava-eval";
-        for (int i = 0; argv[i] && n < 41; i++) full[n++] = argv[i];
-        full[n] = NULL;
         dup2(fds[1], 2);
         close(fds[0]);
         close(fds[1]);
         freopen("/dev/null", "w", stdout);
         if (prep) prep(ctx);
-        execv(full[0], (char *const *)full);
-        _exit(127);
+        exec_cli(argv);
     }
     close(fds[1]);
     size_t n = 0;
