@@ -606,8 +606,8 @@ def train(model, data, tokens, a, dev, log, evdata=None):
             idx = np.flatnonzero(kinds_img == k)
             if len(idx):
                 pools[k] = (idx, idx[img_detail[idx] >= np.median(img_detail[idx])])
-        share = np.array([pools.get("object-size", ((),))[0].__len__() and 0.55,
-                          pools.get("text-size", ((),))[0].__len__() and 0.45], float)
+        share = np.array([pools.get("object-size", ((),))[0].__len__() and 1.0 - a.text_share,
+                          pools.get("text-size", ((),))[0].__len__() and a.text_share], float)
         share = share / share.sum()
 
         def probe(i):
@@ -909,6 +909,8 @@ def main():
     ap.add_argument("--augment", action="store_true",
                     help="fresh pixel noise and a small shift per training view (against memorization)")
     ap.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: its default)")
+    ap.add_argument("--text-share", type=float, default=0.45,
+                    help="stage 2: share of word-reading probes (0: yes/no object probes only)")
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
