@@ -376,6 +376,17 @@ static void t_broken_jpeg(void)
             memcpy(save, b + cut + 5, 16);
             memset(b + cut + 5, 0x20, 16);
             expect_error(b, n, "DHT with 512 symbols", "Huffman");
+            /* the same behind 0xFF fill bytes, which stb skips before SOI (found by fuzz_image
+             * calling the stb wrapper directly): the decoder refuses the format, and the
+             * wrapper's own header reader must refuse the table before stb sees it */
+            uint8_t *f = malloc(n + 8);
+            int iw, ih, ic;
+            memset(f, 0xFF, 8);
+            memcpy(f + 8, b, n);
+            expect_error(f, n + 8, "fill bytes then a DHT with 512 symbols", NULL);
+            T_CHECK(lv_stbi_info(f, n + 8, &iw, &ih, &ic, &err) != 0 && strstr(err.msg, "Huffman"),
+                    "stb header reader on fill bytes + bad DHT: %s", err.msg);
+            free(f);
             memcpy(b + cut + 5, save, 16);
             break;
         }
