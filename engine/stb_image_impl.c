@@ -157,6 +157,43 @@ static int precheck(const void *buf, size_t len, lv_error *err)
     return 0;
 }
 
+/* A zero-length IDAT before any data has stb v2.27 compute NULL + 0 for its copy
+ * target (undefined behaviour; found by fuzz_image). Such chunks are legal and carry
+ * nothing, so the decoder gets a copy without them. The walk follows stb's own
+ * (length, type, data, CRC) and stops, copying the rest as is, where stb would stop.
+ * 1 with *out (lv_malloc) when a copy was made, 0 when none is needed, -1 no memory. */
+static int png_drop_empty_idat(const uint8_t *b, size_t n, uint8_t **out, size_t *out_n)
+{
+    static const uint8_t sig[8] = { 0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A };
+    size_t pos = 8, w = 8;
+    int found = 0;
+    uint8_t *c = NULL;
+    if (n < 8 || memcmp(b, sig, 8)) return 0;
+    for (int pass = 0; pass < 2; pass++) {
+        pos = w = 8;
+        while (n - pos >= 12) {
+            uint32_t len = (uint32_t)b[pos] << 24 | (uint32_t)b[pos + 1] << 16 |
+                           (uint32_t)b[pos + 2] << 8 | b[pos + 3];
+            int empty_idat = len == 0 && !memcmp(b + pos + 4, "IDAT", 4);
+            if (len > n - pos - 12) break;
+            if (empty_idat) found = 1;
+            else if (c) {
+                memcpy(c + w, b + pos, (size_t)len + 12);
+                w += (size_t)len + 12;
+            }
+            pos += (size_t)len + 12;
+        }
+        if (!found) return 0;
+        if (c) break;
+        if (!(c = lv_malloc(n))) return -1;
+        memcpy(c, b, 8);
+    }
+    memcpy(c + w, b + pos, n - pos);
+    *out = c;
+    *out_n = w + (n - pos);
+    return 1;
+}
+
 /* ---- wrapper ------------------------------------------------------------------- */
 
 static void arena_begin(arena *a, size_t cap)
@@ -199,8 +236,8 @@ int lv_stbi_decode(const void *buf, size_t len, int max_side, uint64_t max_pixel
     int iw = 0, ih = 0, comp = 0;
     stbi_uc *volatile px = NULL;
     volatile int jumped = 0;
-    uint8_t *copy;
-    size_t n;
+    uint8_t *copy, *png = NULL;
+    size_t n, png_n = 0;
 
     *rgb = NULL;
     if (lv_stbi_info(buf, len, &iw, &ih, &comp, err)) return -1;
@@ -211,6 +248,9 @@ int lv_stbi_decode(const void *buf, size_t len, int max_side, uint64_t max_pixel
         return lv_errorf(err, "image too large: %dx%d (max %llu pixels)", iw, ih,
                          (unsigned long long)max_pixels);
 
+    int dropped = png_drop_empty_idat(buf, len, &png, &png_n);
+    if (dropped < 0) return lv_errorf(err, "out of memory for a %zu-byte image", len);
+    if (dropped) { buf = png; len = png_n; }
     arena_begin(&a, mem_cap);
     if (setjmp(a.jb) == 0) {
         int x = 0, y = 0, c = 0;
@@ -224,6 +264,7 @@ int lv_stbi_decode(const void *buf, size_t len, int max_side, uint64_t max_pixel
         const char *why = jumped ? "decoder assertion" : stbi_failure_reason();
         int over = a.denied;
         arena_end(&a);
+        lv_free(png);
         if (!why) why = "unknown";
         return lv_errorf(err, "corrupt image: %s%s", why,
                          over ? " (decoder memory cap reached)" : "");
@@ -232,6 +273,7 @@ int lv_stbi_decode(const void *buf, size_t len, int max_side, uint64_t max_pixel
     copy = lv_malloc(n);
     if (copy) memcpy(copy, px, n);
     arena_end(&a);
+    lv_free(png);
     if (!copy) return lv_errorf(err, "out of memory for a %dx%d image", iw, ih);
     *w = iw;
     *h = ih;

@@ -267,6 +267,37 @@ static void t_broken_png(void)
     free(big.b);
 }
 
+/* Empty IDAT chunks are legal; stb 2.27 computes NULL + 0 on one that comes first
+ * (clang's UBSan, found by fuzz_image), so the wrapper drops them: the image must
+ * decode exactly as without them, and a PNG whose only IDATs are empty is refused. */
+static void t_png_empty_idat(void)
+{
+    buf p = make_png(5, 3, 2, 8, 5, 3), q = {0}, r = {0};
+    lv_image a, b;
+    lv_error err;
+    size_t idat = 8 + 25, iend = p.n - 12;
+    put(&q, p.b, idat);                      /* signature + IHDR */
+    chunk(&q, "IDAT", NULL, 0);
+    chunk(&q, "IDAT", NULL, 0);
+    put(&q, p.b + idat, iend - idat);        /* the real IDAT */
+    chunk(&q, "IDAT", NULL, 0);
+    put(&q, p.b + iend, 12);                 /* IEND */
+    T_CHECK(lv_image_decode(p.b, p.n, &a, &err) == 0, "%s", err.msg);
+    T_CHECK(lv_image_decode(q.b, q.n, &b, &err) == 0, "with empty IDATs: %s", err.msg);
+    T_EQ_INT(b.w, 5);
+    T_EQ_INT(b.h, 3);
+    T_CHECK(a.rgb && b.rgb && !memcmp(a.rgb, b.rgb, 5 * 3 * 3), "pixels differ");
+    lv_image_free(&a);
+    lv_image_free(&b);
+    put(&r, p.b, idat);
+    chunk(&r, "IDAT", NULL, 0);
+    put(&r, p.b + iend, 12);
+    expect_error(r.b, r.n, "only an empty IDAT", "IDAT");
+    free(p.b);
+    free(q.b);
+    free(r.b);
+}
+
 static void t_decoder_memory_cap(void)
 {
     buf p = make_png(64, 64, 2, 8, 64, 64);
@@ -732,6 +763,7 @@ int main(void)
     T_RUN(t_decode_fixtures_match_refs);
     T_RUN(t_decode_jpeg_bit_exact_stb);
     T_RUN(t_broken_png);
+    T_RUN(t_png_empty_idat);
     T_RUN(t_decoder_memory_cap);
     T_RUN(t_png_deflate_bomb);
     T_RUN(t_wrong_formats_and_empty);
