@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
 
 extern int t_pass, t_fail, t_skip;
 extern int t_case_failed, t_case_skipped;
@@ -63,5 +64,18 @@ typedef struct {
  * argv[0]); stdin_data (may be NULL) is fed to its standard input. */
 int  t_run(t_proc *p, const char *stdin_data, size_t stdin_len, const char *const *argv);
 void t_proc_free(t_proc *p);
+
+/* A test server on 127.0.0.1: runs argv (NULL-terminated, argv[0] looked up in PATH),
+ * which must print its port on the first line of stdout. It dies with the test
+ * (PDEATHSIG). The port, or -1 on failure; *pid is the child (0 when none). */
+int  t_server_start(const char *const *argv, pid_t *pid);
+/* SIGTERM and reap; *pid becomes 0. Nothing when *pid is 0. */
+void t_server_stop(pid_t *pid);
+
+/* Every row of a query on a store opened read-only, columns joined by '|', one row a
+ * line, NULL as "NULL" (malloc'd; "" when the store cannot be opened). */
+char *t_sql_dump(const char *db, const char *sql);
+/* The leading integer of t_sql_dump (a COUNT(*) and the like). */
+long  t_sql_count(const char *db, const char *sql);
 
 #endif

@@ -7,7 +7,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/file.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,41 +25,17 @@ static char payload_hex[LV_SHA256_HEX];
 /* Starts the server; 0 on success. */
 static int start_server(void)
 {
-    int fds[2];
-    char buf[32] = "";
+    static const char *argv[5] = { "python3", "tests/httpd.py", root, logpath, NULL };
     snprintf(root, sizeof root, "%s/www", t_tmpdir());
     snprintf(logpath, sizeof logpath, "%s/httpd.log", t_tmpdir());
     mkdir(root, 0777);
-    if (pipe(fds)) return -1;
-    server_pid = fork();
-    if (server_pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);   /* never outlive the test */
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
-        execlp("python3", "python3", "tests/httpd.py", root, logpath, (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    size_t n = 0;
-    while (n < sizeof buf - 1 && !strchr(buf, '\n')) {
-        ssize_t r = read(fds[0], buf + n, sizeof buf - 1 - n);
-        if (r <= 0) break;
-        n += (size_t)r;
-        buf[n] = 0;
-    }
-    close(fds[0]);
-    port = atoi(buf);
+    port = t_server_start(argv, &server_pid);
     return port > 0 ? 0 : -1;
 }
 
 static void stop_server(void)
 {
-    if (server_pid > 0) {
-        kill(server_pid, SIGTERM);
-        waitpid(server_pid, NULL, 0);
-        server_pid = 0;
-    }
+    t_server_stop(&server_pid);
 }
 
 static fetch_opts opts(void)

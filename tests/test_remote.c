@@ -16,9 +16,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdlib.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -36,44 +34,19 @@ static char mock_log[300];
 /* Starts the mock with extra arguments (NULL-terminated); 0 on success. */
 static int mock_start(const char *const *extra)
 {
-    int fds[2];
-    char buf[32] = "";
+    const char *argv[32] = {"python3", "tests/tools/mock_openai.py", mock_log};
+    int n = 3;
     static int seq;
     snprintf(mock_log, sizeof mock_log, "%s/mock-%d.jsonl", t_tmpdir(), seq++);
-    if (pipe(fds)) return -1;
-    mock_pid = fork();
-    if (mock_pid == 0) {
-        const char *argv[32] = {"python3", "tests/tools/mock_openai.py", mock_log};
-        int n = 3;
-        for (int i = 0; extra && extra[i] && n < 31; i++) argv[n++] = extra[i];
-        argv[n] = NULL;
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
-        execvp("python3", (char *const *)argv);
-        _exit(127);
-    }
-    close(fds[1]);
-    size_t n = 0;
-    while (n < sizeof buf - 1 && !strchr(buf, '\n')) {
-        ssize_t r = read(fds[0], buf + n, sizeof buf - 1 - n);
-        if (r <= 0) break;
-        n += (size_t)r;
-        buf[n] = 0;
-    }
-    close(fds[0]);
-    mock_port = atoi(buf);
+    for (int i = 0; extra && extra[i] && n < 31; i++) argv[n++] = extra[i];
+    argv[n] = NULL;
+    mock_port = t_server_start(argv, &mock_pid);
     return mock_port > 0 ? 0 : -1;
 }
 
 static void mock_stop(void)
 {
-    if (mock_pid > 0) {
-        kill(mock_pid, SIGTERM);
-        waitpid(mock_pid, NULL, 0);
-        mock_pid = 0;
-    }
+    t_server_stop(&mock_pid);
 }
 
 /* The mock's log entries: probe = 0 sample requests, 1 probes, -1 all. */
@@ -147,37 +120,6 @@ static void run_remote(t_proc *p, const char *db, const char *url, const char *c
     t_run(p, NULL, 0, argv);
 }
 
-static char *dump(const char *db, const char *sql)
-{
-    sqlite3 *h;
-    sqlite3_stmt *st;
-    size_t cap = 1 << 16, n = 0;
-    char *out = calloc(1, cap);
-    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) { sqlite3_close(h); return out; }
-    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            for (int i = 0; i < sqlite3_column_count(st); i++) {
-                const char *v = (const char *)sqlite3_column_text(st, i);
-                size_t l = v ? strlen(v) : 4;
-                if (n + l + 4 > cap) out = realloc(out, cap = 2 * (n + l + 4));
-                n += (size_t)snprintf(out + n, cap - n, "%s%s", i ? "|" : "", v ? v : "NULL");
-            }
-            out[n++] = '\n';
-            out[n] = 0;
-        }
-        sqlite3_finalize(st);
-    }
-    sqlite3_close(h);
-    return out;
-}
-
-static long count(const char *db, const char *sql)
-{
-    char *s = dump(db, sql);
-    long v = atol(s);
-    free(s);
-    return v;
-}
 
 /* 1 when the secret's bytes occur in buf. */
 static int holds(const char *buf, size_t len, const char *secret)
@@ -221,11 +163,11 @@ static void test_normal_with_logprobs_and_canary(void)
     T_CHECK(!holds(p.err, p.err_len, canary) && !holds(p.out, p.out_len, canary), "the key is in the run's output");
     T_CHECK(!holds(p.err, p.err_len, "pw-secret-77"), "the URL password is in the run's output");
     t_proc_free(&p);
-    T_EQ_INT(count(db, "SELECT count(*) FROM results WHERE status='ok' AND quant='remote'"), 8);
-    T_EQ_INT(count(db, "SELECT count(*) FROM results WHERE logprobs LIKE '{\"text_tokens\":[{\"token\":%'"), 8);
-    T_EQ_INT(count(db, "SELECT count(*) FROM results WHERE output IN ('Yes','No') AND parsed IN ('yes','no')"), 8);
-    T_CHECK(count(db, "SELECT count(*) FROM metrics WHERE name='pope_accuracy'") > 0, "metrics computed");
-    char *run = dump(db, "SELECT backend, remote_url, remote_model, model_path FROM runs");
+    T_EQ_INT(t_sql_count(db, "SELECT count(*) FROM results WHERE status='ok' AND quant='remote'"), 8);
+    T_EQ_INT(t_sql_count(db, "SELECT count(*) FROM results WHERE logprobs LIKE '{\"text_tokens\":[{\"token\":%'"), 8);
+    T_EQ_INT(t_sql_count(db, "SELECT count(*) FROM results WHERE output IN ('Yes','No') AND parsed IN ('yes','no')"), 8);
+    T_CHECK(t_sql_count(db, "SELECT count(*) FROM metrics WHERE name='pope_accuracy'") > 0, "metrics computed");
+    char *run = t_sql_dump(db, "SELECT backend, remote_url, remote_model, model_path FROM runs");
     char want[200];
     snprintf(want, sizeof want, "openai|http://127.0.0.1:%d/v1/|llava-served|NULL\n", mock_port);
     T_EQ_STR(run, want);
@@ -301,7 +243,7 @@ static void test_server_without_logprobs(void)
     T_EQ_INT(p.rc, 0);
     T_CHECK(strstr(p.err, "notice: the server gives no logprobs") != NULL, "notice: %s", p.err);
     t_proc_free(&p);
-    T_EQ_INT(count(db, "SELECT count(*) FROM results WHERE status='ok' AND logprobs IS NULL"), 4);
+    T_EQ_INT(t_sql_count(db, "SELECT count(*) FROM results WHERE status='ok' AND logprobs IS NULL"), 4);
     cJSON *v[16];
     int n = log_read(v, 16, 0);
     T_EQ_INT(n, 4);
@@ -322,9 +264,9 @@ static void test_choice_mode(void)
     mock_stop();
     T_EQ_INT(p.rc, 0);
     t_proc_free(&p);
-    T_EQ_INT(count(db, "SELECT count(*) FROM results WHERE status='ok' AND output IN ('Yes','No') AND choice_margin IS NOT NULL"
+    T_EQ_INT(t_sql_count(db, "SELECT count(*) FROM results WHERE status='ok' AND output IN ('Yes','No') AND choice_margin IS NOT NULL"
                        " AND abs(abs(choice_margin) - 2.4) < 1e-9"), 4);
-    char *m = dump(db, "SELECT mode FROM runs");
+    char *m = t_sql_dump(db, "SELECT mode FROM runs");
     T_EQ_STR(m, "choice\n");
     free(m);
     cJSON *v[16];
@@ -342,10 +284,10 @@ static void test_choice_mode(void)
     T_EQ_INT(p.rc, 0);
     T_CHECK(strstr(p.err, "falling back to generate mode") != NULL, "fallback notice: %s", p.err);
     t_proc_free(&p);
-    m = dump(db, "SELECT mode FROM runs");
+    m = t_sql_dump(db, "SELECT mode FROM runs");
     T_EQ_STR(m, "generate\n");
     free(m);
-    T_EQ_INT(count(db, "SELECT count(*) FROM results WHERE status='ok' AND choice_margin IS NULL"), 4);
+    T_EQ_INT(t_sql_count(db, "SELECT count(*) FROM results WHERE status='ok' AND choice_margin IS NULL"), 4);
     n = log_read(v, 16, 0);
     for (int i = 0; i < n; i++) T_EQ_INT(jnum(v[i], "max_tokens"), 7);
     log_free(v, n);
@@ -366,7 +308,7 @@ static void test_concurrency(void)
     mock_stop();
     T_EQ_INT(p.rc, 0);
     t_proc_free(&p);
-    T_EQ_INT(count(db, "SELECT count(*) FROM results WHERE status='ok'"), 4);
+    T_EQ_INT(t_sql_count(db, "SELECT count(*) FROM results WHERE status='ok'"), 4);
     cJSON *v[16];
     int n = log_read(v, 16, 0);
     T_EQ_INT(n, 4);
@@ -436,9 +378,9 @@ static void run_scenario(const scenario *sc)
     T_CHECK(!holds(p.err, p.err_len, canary), "%s: the key is in stderr", sc->name);
     if (!sc->status) {
         T_CHECK(strstr(p.err, sc->want) != NULL, "%s: stderr lacks '%s': %s", sc->name, sc->want, p.err);
-        T_EQ_INT(count(db, "SELECT count(*) FROM results"), 0);
+        T_EQ_INT(t_sql_count(db, "SELECT count(*) FROM results"), 0);
     } else {
-        char *row = dump(db, "SELECT status, coalesce(error,''), coalesce(output,''), coalesce(logprobs,'NULL') FROM results");
+        char *row = t_sql_dump(db, "SELECT status, coalesce(error,''), coalesce(output,''), coalesce(logprobs,'NULL') FROM results");
         char *f[4] = {row, NULL, NULL, NULL};
         for (int i = 1; i < 4 && f[i - 1]; i++) {
             char *bar = strchr(f[i - 1], '|');
@@ -495,7 +437,7 @@ static void test_connection_refused(void)
     T_CHECK(strstr(p.err, "probe failed") != NULL, "probe notice: %s", p.err);
     T_CHECK(!holds(p.err, p.err_len, canary), "key in stderr");
     t_proc_free(&p);
-    T_EQ_INT(count(db, "SELECT count(*) FROM results WHERE status='error' AND error LIKE 'cannot connect%after 2 attempts'"), 2);
+    T_EQ_INT(t_sql_count(db, "SELECT count(*) FROM results WHERE status='error' AND error LIKE 'cannot connect%after 2 attempts'"), 2);
     store_clean(db, canary);
 }
 
@@ -536,8 +478,8 @@ static void test_canary_absent_from_wal(void)
     mock_stop();
     T_EQ_INT(seen, 3);
     T_CHECK(access(wal, F_OK) == 0, "the killed run left a -wal file");
-    T_EQ_INT(count(db, "SELECT count(*) FROM results WHERE status='ok'"), 2);
-    T_EQ_INT(count(db, "SELECT count(*) FROM results WHERE output LIKE '%[redacted]%'"), 1);
+    T_EQ_INT(t_sql_count(db, "SELECT count(*) FROM results WHERE status='ok'"), 2);
+    T_EQ_INT(t_sql_count(db, "SELECT count(*) FROM results WHERE output LIKE '%[redacted]%'"), 1);
     store_clean(db, canary);
     file_clean(errf, canary);
 }
@@ -557,22 +499,22 @@ static void test_resume_retries_only_error_rows(void)
     mock_stop();
     T_EQ_INT(p.rc, 1);
     t_proc_free(&p);
-    T_EQ_INT(count(db, "SELECT count(*) FROM results WHERE status='error'"), 2);
-    T_EQ_INT(count(db, "SELECT count(*) FROM results WHERE status='ok'"), 2);
-    char *ok_before = dump(db, "SELECT sample_id, output, created FROM results WHERE status='ok' ORDER BY 1");
+    T_EQ_INT(t_sql_count(db, "SELECT count(*) FROM results WHERE status='error'"), 2);
+    T_EQ_INT(t_sql_count(db, "SELECT count(*) FROM results WHERE status='ok'"), 2);
+    char *ok_before = t_sql_dump(db, "SELECT sample_id, output, created FROM results WHERE status='ok' ORDER BY 1");
 
     if (mock_start(NULL)) T_SKIP("python3 mock server does not start");
     run_remote(&p, db, mock_url(), extra);
     mock_stop();
     T_EQ_INT(p.rc, 0);
     t_proc_free(&p);
-    T_EQ_INT(count(db, "SELECT count(*) FROM results WHERE status='ok'"), 4);
-    T_EQ_INT(count(db, "SELECT count(*) FROM runs"), 1);
+    T_EQ_INT(t_sql_count(db, "SELECT count(*) FROM results WHERE status='ok'"), 4);
+    T_EQ_INT(t_sql_count(db, "SELECT count(*) FROM runs"), 1);
     cJSON *v[16];
     int n = log_read(v, 16, 0);
     T_EQ_INT(n, 2);   /* only the two error rows were asked again */
     log_free(v, n);
-    char *ok_after = dump(db, "SELECT sample_id, output, created FROM results WHERE status='ok' ORDER BY 1");
+    char *ok_after = t_sql_dump(db, "SELECT sample_id, output, created FROM results WHERE status='ok' ORDER BY 1");
     /* every row that was ok before is unchanged */
     for (char *save = NULL, *line = strtok_r(ok_before, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
         T_CHECK(strstr(ok_after, line) != NULL, "ok row changed on resume: %s", line);
@@ -619,7 +561,7 @@ static void test_compare_native_and_remote(void)
     T_EQ_INT(p.rc, 0);
     T_CHECK(strstr(p.out, "remote") != NULL, "the text table names the remote side: %s", p.out);
     t_proc_free(&p);
-    char *b = dump(db, "SELECT name, backend FROM runs ORDER BY id");
+    char *b = t_sql_dump(db, "SELECT name, backend FROM runs ORDER BY id");
     T_EQ_STR(b, "native|native\nserved|openai\n");
     free(b);
 }

@@ -72,44 +72,9 @@ static int run_db(const char *db, const char *const *extra, int *rc_out)
     return 0;
 }
 
-/* One text line per row, for comparing stores. */
-static char *dump(const char *db, const char *sql)
-{
-    sqlite3 *h;
-    sqlite3_stmt *st;
-    size_t cap = 1 << 16, n = 0;
-    char *out = calloc(1, cap);
-    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        sqlite3_close(h);   /* a failed open still allocates the handle */
-        return out;
-    }
-    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            for (int i = 0; i < sqlite3_column_count(st); i++) {
-                const char *v = (const char *)sqlite3_column_text(st, i);
-                size_t l = v ? strlen(v) : 4;
-                if (n + l + 4 > cap) out = realloc(out, cap = 2 * (n + l + 4));
-                n += (size_t)snprintf(out + n, cap - n, "%s%s", i ? "|" : "", v ? v : "NULL");
-            }
-            out[n++] = '\n';
-            out[n] = 0;
-        }
-        sqlite3_finalize(st);
-    }
-    sqlite3_close(h);
-    return out;
-}
 
 #define ROWS_SQL "SELECT sample_id, resolution, quant, status, output, parsed, score, correct, logprobs FROM results ORDER BY 1, 2, 3"
 #define METRICS_SQL "SELECT suite, resolution, quant, category, name, variant, value, ci_low, ci_high, n FROM metrics ORDER BY 1,2,3,4,5"
-
-static long count(const char *db, const char *sql)
-{
-    char *s = dump(db, sql);
-    long v = atol(s);
-    free(s);
-    return v;
-}
 
 static char ref_db[256];
 
@@ -120,31 +85,31 @@ static void test_full_run_and_resume(void)
     int rc;
     run_db(ref_db, NULL, &rc);
     T_EQ_INT(rc, 0);
-    T_EQ_INT(count(ref_db, "SELECT count(*) FROM results"), 4 * 3 * 2);
-    T_EQ_INT(count(ref_db, "SELECT count(*) FROM results WHERE status='ok'"), 24);
-    T_CHECK(count(ref_db, "SELECT count(*) FROM metrics") > 0, "metrics computed");
-    char *before = dump(ref_db, ROWS_SQL);
+    T_EQ_INT(t_sql_count(ref_db, "SELECT count(*) FROM results"), 4 * 3 * 2);
+    T_EQ_INT(t_sql_count(ref_db, "SELECT count(*) FROM results WHERE status='ok'"), 24);
+    T_CHECK(t_sql_count(ref_db, "SELECT count(*) FROM metrics") > 0, "metrics computed");
+    char *before = t_sql_dump(ref_db, ROWS_SQL);
     run_db(ref_db, NULL, &rc);
     T_EQ_INT(rc, 0);
-    T_EQ_INT(count(ref_db, "SELECT count(*) FROM results"), 24);
-    T_EQ_INT(count(ref_db, "SELECT count(*) FROM runs"), 1);
-    char *after = dump(ref_db, ROWS_SQL);
+    T_EQ_INT(t_sql_count(ref_db, "SELECT count(*) FROM results"), 24);
+    T_EQ_INT(t_sql_count(ref_db, "SELECT count(*) FROM runs"), 1);
+    char *after = t_sql_dump(ref_db, ROWS_SQL);
     T_CHECK(strcmp(before, after) == 0, "a second run changed rows");
     free(before);
     free(after);
     /* score --db rebuilds the same metrics table from the stored rows */
-    char *m1 = dump(ref_db, METRICS_SQL);
+    char *m1 = t_sql_dump(ref_db, METRICS_SQL);
     sqlite3 *h;
     sqlite3_open(ref_db, &h);
     sqlite3_exec(h, "DELETE FROM metrics", NULL, NULL, NULL);
     sqlite3_close(h);
-    T_EQ_INT(count(ref_db, "SELECT count(*) FROM metrics"), 0);
+    T_EQ_INT(t_sql_count(ref_db, "SELECT count(*) FROM metrics"), 0);
     t_proc p;
     const char *argv[] = {"score", "--db", ref_db, "t", NULL};
     t_run(&p, NULL, 0, argv);
     T_CHECK(p.rc == 0, "score --db: %s", p.err);
     t_proc_free(&p);
-    char *m2 = dump(ref_db, METRICS_SQL);
+    char *m2 = t_sql_dump(ref_db, METRICS_SQL);
     T_CHECK(strcmp(m1, m2) == 0 && strlen(m1) > 0, "score --db gives other metrics");
     free(m1);
     free(m2);
@@ -194,12 +159,12 @@ static void test_kill_and_resume(void)
     int kills = SANITIZED && !getenv("LV_TEST_FULL") ? 4 : 20, killed_mid = 0, by_rows = 0;
     for (int k = 0; k < kills; k++) {
         seed = seed * 1103515245u + 12345u;
-        long before = count(db, "SELECT count(*) FROM results"), target = before + 1 + (long)((seed >> 12) % 2);
+        long before = t_sql_count(db, "SELECT count(*) FROM results"), target = before + 1 + (long)((seed >> 12) % 2);
         pid_t pid = spawn_run(db);
         int st = 0, exited = 0;
         if (k % 2 == 0) {   /* after k committed rows */
             for (int i = 0; i < 6000 && !exited; i++) {
-                if (count(db, "SELECT count(*) FROM results") >= target) break;
+                if (t_sql_count(db, "SELECT count(*) FROM results") >= target) break;
                 if (waitpid(pid, &st, WNOHANG) == pid) exited = 1;
                 else usleep(2000);
             }
@@ -212,12 +177,12 @@ static void test_kill_and_resume(void)
             if (k % 2 == 0) by_rows++;
         }
         if (!exited) waitpid(pid, &st, 0);
-        char *ic = dump(db, "PRAGMA integrity_check");
+        char *ic = t_sql_dump(db, "PRAGMA integrity_check");
         T_CHECK(strncmp(ic, "ok", 2) == 0, "integrity after kill %d: %s", k, ic);
         free(ic);
-        long n = count(db, "SELECT count(*) FROM results");
+        long n = t_sql_count(db, "SELECT count(*) FROM results");
         T_CHECK(n <= 24, "never more rows than the plan (%ld)", n);
-        T_CHECK(count(db, "SELECT count(*) FROM (SELECT DISTINCT run_id, sample_id, resolution, quant FROM results)") == n,
+        T_CHECK(t_sql_count(db, "SELECT count(*) FROM (SELECT DISTINCT run_id, sample_id, resolution, quant FROM results)") == n,
                 "a duplicate row after kill %d", k);
     }
     T_CHECK(killed_mid >= kills * 3 / 4, "only %d of %d kills landed mid-run", killed_mid, kills);
@@ -225,14 +190,14 @@ static void test_kill_and_resume(void)
     int rc;
     run_db(db, NULL, &rc);
     T_EQ_INT(rc, 0);
-    T_EQ_INT(count(db, "SELECT count(*) FROM results"), 24);
-    char *a = dump(db, ROWS_SQL), *b = dump(ref_db, ROWS_SQL);
+    T_EQ_INT(t_sql_count(db, "SELECT count(*) FROM results"), 24);
+    char *a = t_sql_dump(db, ROWS_SQL), *b = t_sql_dump(ref_db, ROWS_SQL);
     T_CHECK(strcmp(a, b) == 0, "resumed rows differ from the uninterrupted run");
     free(a); free(b);
-    a = dump(db, METRICS_SQL); b = dump(ref_db, METRICS_SQL);
+    a = t_sql_dump(db, METRICS_SQL); b = t_sql_dump(ref_db, METRICS_SQL);
     T_CHECK(strcmp(a, b) == 0, "resumed metrics differ");
     free(a); free(b);
-    char *ic = dump(db, "PRAGMA integrity_check");
+    char *ic = t_sql_dump(db, "PRAGMA integrity_check");
     T_CHECK(strncmp(ic, "ok", 2) == 0, "integrity: %s", ic);
     free(ic);
 }
@@ -247,13 +212,13 @@ static void test_sigint(void)
     kill(pid, SIGINT);
     int st;
     waitpid(pid, &st, 0);
-    long n = count(db, "SELECT count(*) FROM results");
+    long n = t_sql_count(db, "SELECT count(*) FROM results");
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0) T_SKIP("the run finished before the signal (%ld rows)", n);
     T_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 130, "exit after SIGINT: %d", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
     T_CHECK(n < 24, "%ld rows", n);
     int rc;
     run_db(db, NULL, &rc);
-    char *a = dump(db, ROWS_SQL), *b = dump(ref_db, ROWS_SQL);
+    char *a = t_sql_dump(db, ROWS_SQL), *b = t_sql_dump(ref_db, ROWS_SQL);
     T_CHECK(rc == 0 && strcmp(a, b) == 0, "resume after SIGINT differs");
     free(a); free(b);
 }
@@ -268,7 +233,7 @@ static void test_reuse_is_identical(void)
     int rc;
     run_db(db, extra, &rc);
     T_EQ_INT(rc, 0);
-    char *a = dump(db, ROWS_SQL), *b = dump(ref_db, ROWS_SQL);
+    char *a = t_sql_dump(db, ROWS_SQL), *b = t_sql_dump(ref_db, ROWS_SQL);
     T_CHECK(strcmp(a, b) == 0, "prefix reuse changed an output");
     free(a); free(b);
 }
@@ -293,12 +258,12 @@ static void test_shards_and_merge(void)
         t_run(&p, NULL, 0, argv);
         T_CHECK(p.rc == 0, "merge: %s", p.err);
         t_proc_free(&p);
-        T_EQ_INT(count(out, "SELECT count(*) FROM results"), 24);
-        T_EQ_INT(count(out, "SELECT count(*) FROM runs"), 1);
-        char *a = dump(out, ROWS_SQL), *b = dump(ref_db, ROWS_SQL);
+        T_EQ_INT(t_sql_count(out, "SELECT count(*) FROM results"), 24);
+        T_EQ_INT(t_sql_count(out, "SELECT count(*) FROM runs"), 1);
+        char *a = t_sql_dump(out, ROWS_SQL), *b = t_sql_dump(ref_db, ROWS_SQL);
         T_CHECK(strcmp(a, b) == 0, "pass %d: merged rows differ from one run", pass);
         free(a); free(b);
-        a = dump(out, METRICS_SQL); b = dump(ref_db, METRICS_SQL);
+        a = t_sql_dump(out, METRICS_SQL); b = t_sql_dump(ref_db, METRICS_SQL);
         T_CHECK(strcmp(a, b) == 0, "pass %d: merged metrics differ", pass);
         free(a); free(b);
     }
@@ -403,10 +368,10 @@ typedef struct {
 static void check_merge(int k, void *vctx)
 {
     merge_ctx *c = vctx;
-    char *ic = dump(c->out, "PRAGMA integrity_check");
+    char *ic = t_sql_dump(c->out, "PRAGMA integrity_check");
     T_CHECK(!ic[0] || strncmp(ic, "ok", 2) == 0, "integrity after merge kill %d: %s", k, ic);   /* "": not made yet */
     free(ic);
-    long n = count(c->out, "SELECT count(*) FROM results"), ok = 0;
+    long n = t_sql_count(c->out, "SELECT count(*) FROM results"), ok = 0;
     for (int i = 0; i < c->n_allowed; i++) ok |= n == c->allowed[i];
     T_CHECK(ok, "merge kill %d left %ld rows: not a whole number of shards", k, n);
 }
@@ -466,7 +431,7 @@ static void test_kill_during_outputs(void)
         int rc;
         run_db(shard[i], extra, &rc);
         T_EQ_INT(rc, 0);
-        mc.allowed[mc.n_allowed] = mc.allowed[mc.n_allowed - 1] + count(shard[i], "SELECT count(*) FROM results");
+        mc.allowed[mc.n_allowed] = mc.allowed[mc.n_allowed - 1] + t_sql_count(shard[i], "SELECT count(*) FROM results");
         mc.n_allowed++;
     }
     const char *argv[] = {"merge", out, shard[0], shard[1], shard[2], shard[3], NULL};
@@ -481,10 +446,10 @@ static void test_kill_during_outputs(void)
     t_run(&p, NULL, 0, argv);
     T_CHECK(p.rc == 0, "merge after kills: %s", p.err);
     t_proc_free(&p);
-    char *a = dump(out, ROWS_SQL), *b = dump(ref_db, ROWS_SQL);
+    char *a = t_sql_dump(out, ROWS_SQL), *b = t_sql_dump(ref_db, ROWS_SQL);
     T_CHECK(strcmp(a, b) == 0, "merged rows after kills differ from one run");
     free(a); free(b);
-    a = dump(out, METRICS_SQL); b = dump(ref_db, METRICS_SQL);
+    a = t_sql_dump(out, METRICS_SQL); b = t_sql_dump(ref_db, METRICS_SQL);
     T_CHECK(strcmp(a, b) == 0, "merged metrics after kills differ");
     free(a); free(b);
 }
@@ -536,17 +501,17 @@ static void test_disk_full(void)
         run_args(argv, db, NULL);
         rlim_t lim = limits[li];
         int rc = run_child(argv, limit_fsize, &lim, errbuf, sizeof errbuf);
-        long n = count(db, "SELECT count(*) FROM results");
+        long n = t_sql_count(db, "SELECT count(*) FROM results");
         fprintf(stderr, "     file size limit %lu: exit %d after %ld rows: %.200s", (unsigned long)lim, rc, n, errbuf);
         T_CHECK(rc == 1, "exit %d under a %lu-byte limit", rc, (unsigned long)lim);
         T_CHECK(strstr(errbuf, "llava-eval: store: disk full") != NULL, "message: %s", errbuf);
         T_CHECK(n < 24, "%ld rows under the limit", n);
-        char *ic = dump(db, "PRAGMA integrity_check");
+        char *ic = t_sql_dump(db, "PRAGMA integrity_check");
         T_CHECK(!ic[0] || strncmp(ic, "ok", 2) == 0, "integrity after disk full: %s", ic);
         free(ic);
         run_db(db, NULL, &rc);
         T_EQ_INT(rc, 0);
-        char *a = dump(db, ROWS_SQL), *b = dump(ref_db, ROWS_SQL);
+        char *a = t_sql_dump(db, ROWS_SQL), *b = t_sql_dump(ref_db, ROWS_SQL);
         T_CHECK(strcmp(a, b) == 0, "resume after disk full differs from one run");
         free(a); free(b);
     }
@@ -628,13 +593,13 @@ static void test_broken_image_rows(void)
     }
     T_EQ_INT(p.rc, 1);
     t_proc_free(&p);
-    T_CHECK(count(db, "SELECT count(*) FROM results WHERE status='error' AND error LIKE '%'") >= 1, "error rows");
-    T_EQ_INT(count(db, "SELECT count(*) FROM results WHERE status='error' AND output IS NOT NULL"), 0);
+    T_CHECK(t_sql_count(db, "SELECT count(*) FROM results WHERE status='error' AND error LIKE '%'") >= 1, "error rows");
+    T_EQ_INT(t_sql_count(db, "SELECT count(*) FROM results WHERE status='error' AND output IS NOT NULL"), 0);
     t_write_file(img, good, len);
     t_run(&p, NULL, 0, argv);
     T_EQ_INT(p.rc, 0);
     t_proc_free(&p);
-    T_EQ_INT(count(db, "SELECT count(*) FROM results WHERE status='error'"), 0);
+    T_EQ_INT(t_sql_count(db, "SELECT count(*) FROM results WHERE status='error'"), 0);
     free(good);
 }
 

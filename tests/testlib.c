@@ -5,8 +5,10 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -207,4 +209,78 @@ void t_proc_free(t_proc *p)
     free(p->out);
     free(p->err);
     p->out = p->err = NULL;
+}
+
+int t_server_start(const char *const *argv, pid_t *pid)
+{
+    int fds[2];
+    char buf[32] = "";
+    size_t n = 0;
+    *pid = 0;
+    if (pipe(fds)) return -1;
+    *pid = fork();
+    if (*pid < 0) { *pid = 0; close(fds[0]); close(fds[1]); return -1; }
+    if (*pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);   /* never outlive the test */
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    while (n < sizeof buf - 1 && !strchr(buf, '\n')) {
+        ssize_t r = read(fds[0], buf + n, sizeof buf - 1 - n);
+        if (r <= 0) break;
+        n += (size_t)r;
+        buf[n] = 0;
+    }
+    close(fds[0]);
+    int port = atoi(buf);
+    if (port <= 0) { t_server_stop(pid); return -1; }
+    return port;
+}
+
+void t_server_stop(pid_t *pid)
+{
+    if (*pid > 0) {
+        kill(*pid, SIGTERM);
+        waitpid(*pid, NULL, 0);
+        *pid = 0;
+    }
+}
+
+char *t_sql_dump(const char *db, const char *sql)
+{
+    sqlite3 *h;
+    sqlite3_stmt *st;
+    size_t cap = 1 << 16, n = 0;
+    char *out = calloc(1, cap);
+    if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(h);   /* a failed open still allocates the handle */
+        return out;
+    }
+    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            for (int i = 0; i < sqlite3_column_count(st); i++) {
+                const char *v = (const char *)sqlite3_column_text(st, i);
+                size_t l = v ? strlen(v) : 4;
+                if (n + l + 4 > cap) out = realloc(out, cap = 2 * (n + l + 4));
+                n += (size_t)snprintf(out + n, cap - n, "%s%s", i ? "|" : "", v ? v : "NULL");
+            }
+            out[n++] = '\n';
+            out[n] = 0;
+        }
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(h);
+    return out;
+}
+
+long t_sql_count(const char *db, const char *sql)
+{
+    char *s = t_sql_dump(db, sql);
+    long v = atol(s);
+    free(s);
+    return v;
 }
