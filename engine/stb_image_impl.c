@@ -171,13 +171,16 @@ static int png_drop_empty_idat(const uint8_t *b, size_t n, uint8_t **out, size_t
     if (n < 8 || memcmp(b, sig, 8)) return 0;
     for (int pass = 0; pass < 2; pass++) {
         pos = w = 8;
-        while (n - pos >= 12) {
+        while (n - pos >= 8) {
             uint32_t len = (uint32_t)b[pos] << 24 | (uint32_t)b[pos + 1] << 16 |
                            (uint32_t)b[pos + 2] << 8 | b[pos + 3];
-            int empty_idat = len == 0 && !memcmp(b + pos + 4, "IDAT", 4);
-            if (len > n - pos - 12) break;
-            if (empty_idat) found = 1;
-            else if (c) {
+            if (len == 0 && !memcmp(b + pos + 4, "IDAT", 4)) {
+                found = 1;                         /* dropped, with its CRC if any */
+                pos += n - pos < 12 ? n - pos : 12;
+                continue;
+            }
+            if (n - pos < 12 || len > n - pos - 12) break;   /* stb reads zeros past here */
+            if (c) {
                 memcpy(c + w, b + pos, (size_t)len + 12);
                 w += (size_t)len + 12;
             }
@@ -229,28 +232,17 @@ int lv_stbi_info(const void *buf, size_t len, int *w, int *h, int *comp, lv_erro
     return 0;
 }
 
-int lv_stbi_decode(const void *buf, size_t len, int max_side, uint64_t max_pixels,
-                   size_t mem_cap, int *w, int *h, uint8_t **rgb, lv_error *err)
+/* stb's decode of an image already checked to be iw×ih, inside an arena; *rgb is a
+ * copy outside it. Its own function so that nothing the longjmp skips over is a
+ * local that was changed after setjmp. */
+static int decode_in_arena(const void *buf, size_t len, int iw, int ih, size_t mem_cap,
+                           uint8_t **rgb, lv_error *err)
 {
     arena a;
-    int iw = 0, ih = 0, comp = 0;
     stbi_uc *volatile px = NULL;
     volatile int jumped = 0;
-    uint8_t *copy, *png = NULL;
-    size_t n, png_n = 0;
+    size_t n = (size_t)iw * (size_t)ih * 3;
 
-    *rgb = NULL;
-    if (lv_stbi_info(buf, len, &iw, &ih, &comp, err)) return -1;
-    if (iw <= 0 || ih <= 0) return lv_errorf(err, "image has zero size");
-    if (iw > max_side || ih > max_side)
-        return lv_errorf(err, "image too large: %dx%d (max side %d)", iw, ih, max_side);
-    if ((uint64_t)iw * (uint64_t)ih > max_pixels)
-        return lv_errorf(err, "image too large: %dx%d (max %llu pixels)", iw, ih,
-                         (unsigned long long)max_pixels);
-
-    int dropped = png_drop_empty_idat(buf, len, &png, &png_n);
-    if (dropped < 0) return lv_errorf(err, "out of memory for a %zu-byte image", len);
-    if (dropped) { buf = png; len = png_n; }
     arena_begin(&a, mem_cap);
     if (setjmp(a.jb) == 0) {
         int x = 0, y = 0, c = 0;
@@ -264,19 +256,39 @@ int lv_stbi_decode(const void *buf, size_t len, int max_side, uint64_t max_pixel
         const char *why = jumped ? "decoder assertion" : stbi_failure_reason();
         int over = a.denied;
         arena_end(&a);
-        lv_free(png);
         if (!why) why = "unknown";
         return lv_errorf(err, "corrupt image: %s%s", why,
                          over ? " (decoder memory cap reached)" : "");
     }
-    n = (size_t)iw * (size_t)ih * 3;
-    copy = lv_malloc(n);
-    if (copy) memcpy(copy, px, n);
+    *rgb = lv_malloc(n);
+    if (*rgb) memcpy(*rgb, px, n);
     arena_end(&a);
+    if (!*rgb) return lv_errorf(err, "out of memory for a %dx%d image", iw, ih);
+    return 0;
+}
+
+int lv_stbi_decode(const void *buf, size_t len, int max_side, uint64_t max_pixels,
+                   size_t mem_cap, int *w, int *h, uint8_t **rgb, lv_error *err)
+{
+    int iw = 0, ih = 0, comp = 0, rc;
+    uint8_t *png = NULL;
+    size_t png_n = 0;
+
+    *rgb = NULL;
+    if (lv_stbi_info(buf, len, &iw, &ih, &comp, err)) return -1;
+    if (iw <= 0 || ih <= 0) return lv_errorf(err, "image has zero size");
+    if (iw > max_side || ih > max_side)
+        return lv_errorf(err, "image too large: %dx%d (max side %d)", iw, ih, max_side);
+    if ((uint64_t)iw * (uint64_t)ih > max_pixels)
+        return lv_errorf(err, "image too large: %dx%d (max %llu pixels)", iw, ih,
+                         (unsigned long long)max_pixels);
+    rc = png_drop_empty_idat(buf, len, &png, &png_n);
+    if (rc < 0) return lv_errorf(err, "out of memory for a %zu-byte image", len);
+    rc = rc ? decode_in_arena(png, png_n, iw, ih, mem_cap, rgb, err)
+            : decode_in_arena(buf, len, iw, ih, mem_cap, rgb, err);
     lv_free(png);
-    if (!copy) return lv_errorf(err, "out of memory for a %dx%d image", iw, ih);
+    if (rc) return -1;
     *w = iw;
     *h = ih;
-    *rgb = copy;
     return 0;
 }

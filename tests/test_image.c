@@ -293,6 +293,9 @@ static void t_png_empty_idat(void)
     chunk(&r, "IDAT", NULL, 0);
     put(&r, p.b + iend, 12);
     expect_error(r.b, r.n, "only an empty IDAT", "IDAT");
+    r.n = idat;                              /* an empty IDAT cut inside its CRC */
+    put(&r, "\0\0\0\0IDATD", 9);
+    expect_error(r.b, r.n, "a cut empty IDAT", NULL);
     free(p.b);
     free(q.b);
     free(r.b);
