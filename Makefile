@@ -62,7 +62,7 @@ asan:
 # crash as a regression file by copying it into tests/fuzz/corpus/<target>/.
 # The library is compiled once (coverage-instrumented) and linked into each target.
 # FUZZ_RUNS=N runs N inputs per target instead (for long runs that may be paused).
-# score inputs are cut to 1 KiB: CHAIR on a 17 KB line held it near 400 inputs a
+# score inputs are cut to 512 bytes: CHAIR on a 17 KB line held it near 400 inputs a
 # second, and long lines are covered by test_score_cli's line cap.
 FUZZ_SECONDS ?= 60
 FUZZ_RUNS ?=
@@ -78,7 +78,7 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
 fuzz: $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p build-fuzz/corpus-$$t; \
-	  case $$t in score) ml=-max_len=1024;; *) ml=;; esac; \
+	  case $$t in score) ml=-max_len=512;; *) ml=;; esac; \
 	  echo "fuzzing $$t for $(if $(FUZZ_RUNS),$(FUZZ_RUNS) inputs,$(FUZZ_SECONDS) s)"; \
 	  build-fuzz/fuzz_$$t $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_SECONDS)) $$ml \
 	    -rss_limit_mb=2048 -timeout=10 \
