@@ -226,7 +226,7 @@ static void test_sigint(void)
 static void test_reuse_is_identical(void)
 {
     if (setup() || !ref_db[0]) T_SKIP("fixtures absent");
-    if (SANITIZED) T_SKIP("a full extra run; checked in the plain build");
+    if (SANITIZED && !getenv("LV_TEST_FULL")) T_SKIP("a full extra run; checked in the plain build");
     char db[256];
     snprintf(db, sizeof db, "%s/naive.db", t_tmpdir());
     const char *extra[] = {"--no-reuse", NULL};
@@ -241,7 +241,7 @@ static void test_reuse_is_identical(void)
 static void test_shards_and_merge(void)
 {
     if (setup() || !ref_db[0]) T_SKIP("fixtures absent");
-    if (SANITIZED) T_SKIP("five extra runs; checked in the plain build");
+    if (SANITIZED && !getenv("LV_TEST_FULL")) T_SKIP("five extra runs; checked in the plain build");
     char shard[4][256], spec[4][16], out[256];
     snprintf(out, sizeof out, "%s/merged.db", t_tmpdir());
     for (int i = 0; i < 4; i++) {
