@@ -165,32 +165,29 @@ static int precheck(const void *buf, size_t len, lv_error *err)
 static int png_drop_empty_idat(const uint8_t *b, size_t n, uint8_t **out, size_t *out_n)
 {
     static const uint8_t sig[8] = { 0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A };
-    size_t pos = 8, w = 8;
-    int found = 0;
-    uint8_t *c = NULL;
+    size_t pos = 8, w = 0;
+    uint8_t *c = NULL;                    /* the copy, begun at the first empty IDAT */
     if (n < 8 || memcmp(b, sig, 8)) return 0;
-    for (int pass = 0; pass < 2; pass++) {
-        pos = w = 8;
-        while (n - pos >= 8) {
-            uint32_t len = (uint32_t)b[pos] << 24 | (uint32_t)b[pos + 1] << 16 |
-                           (uint32_t)b[pos + 2] << 8 | b[pos + 3];
-            if (len == 0 && !memcmp(b + pos + 4, "IDAT", 4)) {
-                found = 1;                         /* dropped, with its CRC if any */
-                pos += n - pos < 12 ? n - pos : 12;
-                continue;
+    while (n - pos >= 8) {
+        uint32_t len = (uint32_t)b[pos] << 24 | (uint32_t)b[pos + 1] << 16 |
+                       (uint32_t)b[pos + 2] << 8 | b[pos + 3];
+        if (len == 0 && !memcmp(b + pos + 4, "IDAT", 4)) {
+            if (!c) {
+                if (!(c = lv_malloc(n))) return -1;
+                memcpy(c, b, pos);
+                w = pos;
             }
-            if (n - pos < 12 || len > n - pos - 12) break;   /* stb reads zeros past here */
-            if (c) {
-                memcpy(c + w, b + pos, (size_t)len + 12);
-                w += (size_t)len + 12;
-            }
-            pos += (size_t)len + 12;
+            pos += n - pos < 12 ? n - pos : 12;   /* dropped, with its CRC if any */
+            continue;
         }
-        if (!found) return 0;
-        if (c) break;
-        if (!(c = lv_malloc(n))) return -1;
-        memcpy(c, b, 8);
+        if (n - pos < 12 || len > n - pos - 12) break;   /* stb reads zeros past here */
+        if (c) {
+            memcpy(c + w, b + pos, (size_t)len + 12);
+            w += (size_t)len + 12;
+        }
+        pos += (size_t)len + 12;
     }
+    if (!c) return 0;
     memcpy(c + w, b + pos, n - pos);
     *out = c;
     *out_n = w + (n - pos);

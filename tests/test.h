@@ -64,6 +64,9 @@ typedef struct {
  * argv[0]); stdin_data (may be NULL) is fed to its standard input. */
 int  t_run(t_proc *p, const char *stdin_data, size_t stdin_len, const char *const *argv);
 void t_proc_free(t_proc *p);
+/* In a forked child: exec $LLAVA_EVAL_BIN (default ./llava-eval) with argv
+ * (NULL-terminated, without argv[0]); exits 127 if the exec fails. */
+_Noreturn void t_exec_cli(const char *const *argv);
 
 /* A test server on 127.0.0.1: runs argv (NULL-terminated, argv[0] looked up in PATH),
  * which must print its port on the first line of stdout. It dies with the test

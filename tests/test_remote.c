@@ -120,7 +120,6 @@ static void run_remote(t_proc *p, const char *db, const char *url, const char *c
     t_run(p, NULL, 0, argv);
 }
 
-
 /* 1 when the secret's bytes occur in buf. */
 static int holds(const char *buf, size_t len, const char *secret)
 {

@@ -72,7 +72,6 @@ static int run_db(const char *db, const char *const *extra, int *rc_out)
     return 0;
 }
 
-
 #define ROWS_SQL "SELECT sample_id, resolution, quant, status, output, parsed, score, correct, logprobs FROM results ORDER BY 1, 2, 3"
 #define METRICS_SQL "SELECT suite, resolution, quant, category, name, variant, value, ci_low, ci_high, n FROM metrics ORDER BY 1,2,3,4,5"
 
@@ -113,19 +112,6 @@ static void test_full_run_and_resume(void)
     T_CHECK(strcmp(m1, m2) == 0 && strlen(m1) > 0, "score --db gives other metrics");
     free(m1);
     free(m2);
-}
-
-/* In a child: exec `llava-eval ARGV...` ($LLAVA_EVAL_BIN or ./llava-eval); never returns. */
-static void exec_cli(const char *const *argv)
-{
-    const char *bin = getenv("LLAVA_EVAL_BIN");
-    const char *full[42];
-    int n = 0;
-    full[n++] = bin && *bin ? bin : "./llava-eval";
-    for (int i = 0; argv[i] && n < 41; i++) full[n++] = argv[i];
-    full[n] = NULL;
-    execv(full[0], (char *const *)full);
-    _exit(127);
 }
 
 static pid_t spawn_argv(const char *const *argv);
@@ -289,7 +275,7 @@ static pid_t spawn_argv(const char *const *argv)
     if (pid == 0) {
         freopen("/dev/null", "w", stderr);
         freopen("/dev/null", "w", stdout);
-        exec_cli(argv);
+        t_exec_cli(argv);
     }
     return pid;
 }
@@ -467,7 +453,7 @@ static int run_child(const char *const *argv, void (*prep)(void *), void *ctx, c
         close(fds[1]);
         freopen("/dev/null", "w", stdout);
         if (prep) prep(ctx);
-        exec_cli(argv);
+        t_exec_cli(argv);
     }
     close(fds[1]);
     size_t n = 0;

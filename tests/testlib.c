@@ -149,29 +149,34 @@ static int drain(int fd, char **buf, size_t *len, size_t *cap)
     return 1;
 }
 
+_Noreturn void t_exec_cli(const char *const *argv)
+{
+    const char *bin = getenv("LLAVA_EVAL_BIN");
+    const char *args[256];
+    int n = 0;
+    if (!bin || !*bin) bin = "./llava-eval";
+    args[n++] = bin;
+    for (; argv[n - 1] && n < 255; n++) args[n] = argv[n - 1];
+    args[n] = NULL;
+    execv(bin, (char *const *)args);
+    fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
+    _exit(127);
+}
+
 int t_run(t_proc *p, const char *stdin_data, size_t stdin_len, const char *const *argv)
 {
     int in[2], out[2], err[2];
-    const char *bin = getenv("LLAVA_EVAL_BIN");
     size_t outcap = 0, errcap = 0, written = 0;
     struct timeval t0, t1;
     memset(p, 0, sizeof *p);
-    if (!bin || !*bin) bin = "./llava-eval";
     if (pipe(in) || pipe(out) || pipe(err)) return -1;
     gettimeofday(&t0, NULL);
     pid_t pid = fork();
     if (pid < 0) return -1;
     if (pid == 0) {
-        int n = 0;
-        const char *args[256];
-        args[n++] = bin;
-        for (; argv[n - 1] && n < 255; n++) args[n] = argv[n - 1];
-        args[n] = NULL;
         dup2(in[0], 0); dup2(out[1], 1); dup2(err[1], 2);
         close(in[0]); close(in[1]); close(out[0]); close(out[1]); close(err[0]); close(err[1]);
-        execv(bin, (char *const *)args);
-        fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
-        _exit(127);
+        t_exec_cli(argv);
     }
     close(in[0]); close(out[1]); close(err[1]);
     signal(SIGPIPE, SIG_IGN);
