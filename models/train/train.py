@@ -4,7 +4,7 @@ procedural suites, in stages, and exports raw weights + a spec that
 `llava-eval model pack` turns into GGUF (text model + mmproj, the real layouts).
 
 Model (LLaVA-1.5 shape, scaled down):
-  CLIP-style ViT: patch 14 at 168 px (12x12 = 144 image tokens), class token, learned
+  CLIP-style ViT: patch 14 at 112 px (8x8 = 64 image tokens), class token, learned
   positions, pre-LN, pre-norm blocks with quick-GELU, no post-LN; the projector
   (mlp2x_gelu: Linear, exact GELU, Linear) reads the output of the LAST stored block
   and drops the class row: this is what our engine's default `--preprocess llava`
@@ -14,12 +14,17 @@ Model (LLaVA-1.5 shape, scaled down):
   vocabulary, output tied to token_embd. Prompts are the llava-1.5 template
   (engine/prompt.c) tokenized by `llava-eval tokenize` (prep.py).
 
-Stages (the LLaVA recipe, adapted to a decoder trained from scratch):
-  1 ground the vision encoder: classification heads on the mean of the patch tokens
-    (presence of each of the 36 colour/shape combos, the word, per-combo counts);
-  2 encoder frozen: projector + decoder on the instruction-formatted probes, a
-    curriculum that starts with large details;
-  3 everything trainable at a lower rate, the grounding heads kept as an auxiliary loss.
+Stages (the LLaVA recipe, adapted to a decoder trained from scratch; each can run as
+its own process, handing over model.pt, see train.sh):
+  0 the decoder alone on *symbolic* image rows (a learned vector per dense label:
+    colour/shape combo, ink, letter, summed over what each image token covers, with
+    label noise), starting from a seeded comparator (seed_circuit) that takes the
+    yes/no task off its plateau;
+  1 ground the vision encoder: per-token dense labels (combos, ink, letters from the
+    generator's boxes) and classification heads (presence, word, counts);
+  2 align the projector (encoder and decoder frozen): regress its output onto the
+    clean symbolic rows stage 0 taught the decoder to read;
+  3 projector + decoder on the instruction probes with the encoder's real features.
 Loss only at answer positions (the answer tokens and EOS).
 
 Data: `llava-eval suite make` (or the carried generator with the same code) with
@@ -357,6 +362,9 @@ class TinyLlava(nn.Module):
         self.g_ln = nn.LayerNorm(2 * d)
         self.g_word = nn.Linear(2 * d, n_words)
         self.g_count = nn.Linear(2 * d, 36 * 9)
+        # symbolic image rows (stage 0; not exported): a vector per dense channel
+        self.sym_v = nn.Parameter(torch.randn(N_DENSE, c["t_dim"]) * 0.02)
+        self.sym_bg = nn.Parameter(torch.randn(c["t_dim"]) * 0.02)
         hd = c["t_dim"] // c["t_heads"]
         inv = 1.0 / (c["rope_base"] ** (torch.arange(0, hd, 2).double() / hd))
         ang = torch.arange(c["ctx"]).double()[:, None] * inv[None]
@@ -381,6 +389,78 @@ class TinyLlava(nn.Module):
 
     def logits(self, h):
         return h @ self.embd.t()
+
+
+@torch.no_grad()
+def seed_circuit(model, combo_tok, colon, yes, no, A=0.2, kappa=1.25, beta=3.0, sink=0.5, gy=0.05):
+    """Initial values for the decoder's first two layers that compare the question's
+    combo with the image rows, so stage 0 starts off the yes/no plateau (the answer is
+    an interaction between question and image: with a random start neither the path
+    from the question nor the one from the image gets a gradient until the other
+    exists, and 13,000+ probes stayed at chance). Everything stays trainable.
+
+    Directions (orthonormal, random): the colour and shape words get a marker and a
+    2-d code (angle 2*pi*k/6); the ':' of "ASSISTANT:" a marker; stage 0's combo rows
+    a marker r and both codes. Layer 0: heads 0 / 2 at ':' attend to the colour / shape
+    words and copy their codes. Layer 1 head 0 at ':' scores each row by how well its
+    codes match the question's (full match 2, shared colour or shape at most 1.5),
+    against a sink (the ':' positions) set between the two, and reads the rows'
+    marker r: much attention on object rows = a matching object. All scores use the
+    lowest RoPE frequencies (dims 9-11 of 24 per head, < 0.05 rad over the prompt).
+    Heads and FFNs not used start with zero output weights."""
+    c = model.c
+    D, hd = c["t_dim"], c["t_dim"] // c["t_heads"]
+    g = torch.Generator().manual_seed(7)
+    dirs = torch.linalg.qr(torch.randn(D, 17, generator=g))[0].t()
+    z, mc, ms, a1, a2, b1, b2, r, cq1, cq2, sq1, sq2, y, ra1, ra2, rb1, rb2 = dirs
+    ang = [2 * math.pi * k / 6 for k in range(6)]
+    E = model.embd
+    E[colon] += A * z
+    for k in range(36):
+        ci, si = combo_tok[k]
+        col, shp = k % 6, k // 6
+        ccode = math.cos(ang[col]) * a1 + math.sin(ang[col]) * a2
+        scode = math.cos(ang[shp]) * b1 + math.sin(ang[shp]) * b2
+        if k // 6 == 0:   # once per colour
+            E[torch.tensor(ci)] = torch.randn(len(ci), D, generator=g) * 0.02 + A * (mc + ccode)
+        if k % 6 == 0:    # once per shape
+            E[torch.tensor(si)] = torch.randn(len(si), D, generator=g) * 0.02 + A * (ms + scode)
+        # the rows carry the codes in their own directions, so the question's words
+        # (which carry them too) are not keys of the comparison
+        model.sym_v[k] += A * (r + math.cos(ang[col]) * ra1 + math.sin(ang[col]) * ra2
+                               + math.cos(ang[shp]) * rb1 + math.sin(ang[shp]) * rb2)
+    for l in model.layers:
+        l.wo.weight.zero_()
+        l.down.weight.zero_()
+    j11, j10, j9 = hd // 2 - 1, hd // 2 - 2, hd // 2 - 3
+    L0, L1 = model.layers[0], model.layers[1]
+    gain = 0.035   # the copied codes land in the residual at about the embeddings' scale
+    for h, marker, c1, c2, o1, o2 in ((0, mc, a1, a2, cq1, cq2), (2, ms, b1, b2, sq1, sq2)):
+        o = h * hd
+        L0.wq.weight[o: o + hd] = 0
+        L0.wk.weight[o: o + hd] = 0
+        L0.wv.weight[o: o + hd] = 0
+        L0.wq.weight[o + j11] = kappa * z
+        L0.wk.weight[o + j11] = kappa * marker
+        L0.wv.weight[o] = c1
+        L0.wv.weight[o + 1] = c2
+        L0.wo.weight[:, o] = gain * o1
+        L0.wo.weight[:, o + 1] = gain * o2
+    for w in (L1.wq, L1.wk, L1.wv):
+        w.weight[:hd] = 0
+    L1.wq.weight[j11], L1.wq.weight[j11 + hd // 2] = beta * cq1, beta * cq2
+    L1.wk.weight[j11], L1.wk.weight[j11 + hd // 2] = ra1, ra2
+    L1.wq.weight[j10], L1.wq.weight[j10 + hd // 2] = beta * sq1, beta * sq2
+    L1.wk.weight[j10], L1.wk.weight[j10 + hd // 2] = rb1, rb2
+    L1.wq.weight[j9] = beta * sink * 2 * z
+    L1.wk.weight[j9] = z
+    L1.wv.weight[0] = r   # attention on object rows ...
+    L1.wv.weight[1] = z   # ... against attention on the sink
+    L1.wo.weight[:, 0] = gy * y
+    L1.wo.weight[:, 1] = -gy * y
+    E[torch.tensor(yes)] += 2 * A * (z + y)   # the answer position reads Yes / No along y
+    E[torch.tensor(no)] += 2 * A * (z - y)
+    return dirs
 
 
 def build_batch(model, sys_ids, img_emb, users, answers, dev):
@@ -551,106 +631,134 @@ def train(model, data, tokens, a, dev, log, evdata=None):
         list(model.g_word.parameters()) + list(model.g_count.parameters())
     proj_params = list(model.mm0.parameters()) + list(model.mm2.parameters())
     dec_params = [model.embd] + list(model.layers.parameters()) + list(model.out_norm.parameters())
-
-    # Stage 1: ground the vision encoder.
+    sym_params = [model.sym_v, model.sym_bg]
     n_img = len(data.images)
 
-    def s1(step, steps):
-        imgs = rng.integers(n_img, size=a.bs1)
-        feats = model.vit(images_to(dev, data, imgs, train=True))
-        return ground_loss(model, feats, data, imgs, dev)
-    model.train()
-    if "1" in a.stages:
-        stage("stage1", a.steps1, vit_params + head_params, a.lr1, s1, a.cap1, wd=0.0)
+    # Probes drawn fresh each step from what each image holds: any of the 36 combos can
+    # be asked (yes for a present one, no for an absent one, half of those sharing a
+    # colour or shape with a present one); the word for text images.
+    eos = tokens["eos"]
+    combo_q = [tokens["user"][f"Is there {'an' if nm[0] in 'aeiou' else 'a'} {nm} in the image?"]
+               for nm in tokens["combos"]]
+    yes, no = tokens["answer"]["Yes"] + [eos], tokens["answer"]["No"] + [eos]
+    word_q = tokens["user"]["What word is written in the image?"]
+    word_a = [tokens["answer"][w] + [eos] for w in tokens["words"]]
+    img_detail = np.zeros(n_img)
+    for smp in data.samples:
+        img_detail[smp["img"]] = smp["meta"]["detail_px"]
+    kinds_img = np.array(data.img_kind)
+    pools = {}
+    for k in ("object-size", "text-size"):
+        idx = np.flatnonzero(kinds_img == k)
+        if len(idx):
+            pools[k] = (idx, idx[img_detail[idx] >= np.median(img_detail[idx])])
+    share = np.array([1.0 - a.text_share if "object-size" in pools else 0,
+                      a.text_share if "text-size" in pools else 0], float)
+    share = share / share.sum()
 
-    def lm_step(step, steps, easy, aux):
-        idx = sample_batch(data, rng, a.bs, mix, easy)
-        imgs = np.array([data.samples[i]["img"] for i in idx])
-        feats = model.vit(images_to(dev, data, imgs, train=True))
-        x, tgt = build_batch(model, sys_ids, model.project(feats), [data.user[i] for i in idx],
-                             [data.ans[i] for i in idx], dev)
+    def probe(i):
+        if data.img_kind[i] == "text-size":
+            return word_q, word_a[data.word[i]], 1
+        pres = np.flatnonzero(data.present[i])
+        if rng.random() < 0.5:
+            return combo_q[int(rng.choice(pres))], yes, 0
+        absent = [k for k in range(36) if not data.present[i, k]]
+        if rng.random() < 0.5:
+            hard = [k for k in absent if any(k // 6 == q // 6 or k % 6 == q % 6 for q in pres)]
+            absent = hard or absent
+        return combo_q[int(rng.choice(absent))], no, 0
+
+    def lm_probe_step(step, steps, rows_of, bs, easy_frac=0.2):
+        """One batch of instruction probes; rows_of(imgs) gives the image rows."""
+        easy = 1 if step < easy_frac * steps else 0
+        ks = rng.choice(2, size=bs, p=share)
+        names = ("object-size", "text-size")
+        imgs = [int(pools[names[k]][easy][rng.integers(len(pools[names[k]][easy]))]) for k in ks]
+        pr = [probe(i) for i in imgs]
+        x, tgt = build_batch(model, sys_ids, rows_of(imgs), [q for q, _, _ in pr],
+                             [t for _, t, _ in pr], dev)
         h = model.decode(x)
         sel = tgt >= 0
         lg = model.logits(h[sel]).float()
         loss = F.cross_entropy(lg, tgt[sel])
-        info = (round(loss.item(), 4),)
-        if aux:
-            lg2, inf2 = ground_loss(model, feats, data, imgs, dev)
-            loss = loss + 0.3 * lg2
-            info = info + inf2
+        # whole-answer accuracy in this batch (teacher forced), per kind
+        ok = (lg.argmax(-1) == tgt[sel]).float()
+        rows = sel.nonzero()[:, 0]
+        allok = torch.ones(len(imgs), device=dev).index_reduce_(0, rows, ok, "amin")
+        kk = torch.tensor([k for _, _, k in pr], device=dev)
+        info = (round(loss.item(), 4), round(allok[kk == 0].mean().item(), 3),
+                round(allok[kk == 1].mean().item(), 3))
         return loss, info
 
-    # Stage 2: encoder frozen, so its features are computed once per image; projector +
-    # decoder on probes drawn fresh each step from what each image holds (every combo
-    # can be asked: yes for a present one, no for an absent one, half of those sharing
-    # a colour or shape with a present one), words for text images; larger details
-    # first.
+    # the colour and shape words' token ids for each combo, from its question
+    words_of = [q[3: q.index(297)] for q in combo_q]   # between the article and " in"
+    combo_tok = []
+    for c in range(36):
+        same = [words_of[k] for k in range(36) if k % 6 == c % 6]
+        n = 0
+        while all(len(t) > n + 1 and t[n] == same[0][n] for t in same):
+            n += 1
+        combo_tok.append((words_of[c][:n], words_of[c][n:]))
+    assert all(ci and si for ci, si in combo_tok), combo_tok
+
+    def sym_rows(imgs, noisy):
+        """Symbolic image rows: a learned vector per dense channel (combo, ink, letter),
+        summed over what each image token covers, from the generator's own boxes. With
+        noise (labels dropped, spurious ones added, strengths varied) so the decoder
+        learns to read rows as imperfect as a real encoder's."""
+        d = torch.from_numpy(data.dense[np.asarray(imgs)]).to(dev).float()
+        if noisy:
+            keep = (torch.rand_like(d) > a.sym_drop).float()
+            spur = (torch.rand_like(d) < a.sym_spur).float()
+            d = (d * keep + spur).clamp(max=1) * torch.empty_like(d).uniform_(0.5, 1.5)
+        v = model.sym_v
+        if a.sym_tied:   # combo rows = the colour word's + the shape word's token embeddings
+            v = torch.cat([torch.stack([model.embd[torch.tensor(ci)].mean(0) + model.embd[torch.tensor(si)].mean(0)
+                                        for ci, si in combo_tok]), v[36:]])
+        return model.sym_bg + d @ v
+
+    if "0" in a.stages and a.seed_circuit and not a.init:
+        seed_circuit(model, combo_tok, combo_q[0][-1], tokens["answer"]["Yes"], tokens["answer"]["No"])
+
+    # Stage 0: the decoder learns the instruction format and how to read image rows
+    # on symbolic rows (no encoder: cheap, and the task is learned on clean inputs
+    # before it has to be learned from a vision encoder's features).
+    model.train()
+    if "0" in a.stages:
+        stage("stage0", a.steps0, dec_params + sym_params, a.lr0,
+              lambda s, n: lm_probe_step(s, n, lambda im: sym_rows(im, True), a.bs), a.cap0)
+
+    # Stage 1: ground the vision encoder.
+    def s1(step, steps):
+        imgs = rng.integers(n_img, size=a.bs1)
+        feats = model.vit(images_to(dev, data, imgs, train=True))
+        return ground_loss(model, feats, data, imgs, dev)
+    if "1" in a.stages:
+        stage("stage1", a.steps1, vit_params + head_params, a.lr1, s1, a.cap1, wd=0.0)
+
+    # The encoder is frozen from here on, so its features are computed once per image.
     for p in vit_params:
         p.requires_grad_(False)
-    if "2" in a.stages:
+    if "2" in a.stages or "3" in a.stages:
         cache = vit_features(model, data, dev)
-        log(f"stage2: features of {n_img} images cached in {time.time() - t_start:.0f}s")
-        eos = tokens["eos"]
-        combo_q = []
-        for name in tokens["combos"]:
-            combo_q.append(tokens["user"][f"Is there {'an' if name[0] in 'aeiou' else 'a'} {name} in the image?"])
-        yes, no = tokens["answer"]["Yes"] + [eos], tokens["answer"]["No"] + [eos]
-        word_q = tokens["user"]["What word is written in the image?"]
-        word_a = [tokens["answer"][w] + [eos] for w in tokens["words"]]
-        img_detail = np.zeros(n_img)
-        for smp in data.samples:
-            img_detail[smp["img"]] = smp["meta"]["detail_px"]
-        kinds_img = np.array(data.img_kind)
-        pools = {}
-        for k in ("object-size", "text-size"):
-            idx = np.flatnonzero(kinds_img == k)
-            if len(idx):
-                pools[k] = (idx, idx[img_detail[idx] >= np.median(img_detail[idx])])
-        share = np.array([pools.get("object-size", ((),))[0].__len__() and 1.0 - a.text_share,
-                          pools.get("text-size", ((),))[0].__len__() and a.text_share], float)
-        share = share / share.sum()
-
-        def probe(i):
-            if data.img_kind[i] == "text-size":
-                return word_q, word_a[data.word[i]], 1
-            pres = np.flatnonzero(data.present[i])
-            if rng.random() < 0.5:
-                return combo_q[int(rng.choice(pres))], yes, 0
-            absent = [k for k in range(36) if not data.present[i, k]]
-            if rng.random() < 0.5:
-                hard = [k for k in absent if any(k // 6 == q // 6 or k % 6 == q % 6 for q in pres)]
-                absent = hard or absent
-            return combo_q[int(rng.choice(absent))], no, 0
-
+        log(f"features of {n_img} images cached in {time.time() - t_start:.0f}s")
+    # Stage 2: align the projector: regress its output onto the clean symbolic rows the
+    # decoder learned to read (encoder and decoder frozen, as LLaVA aligns its
+    # projector), then the language loss through the frozen decoder.
+    if "2" in a.stages:
         def s2(step, steps):
-            easy = 1 if step < 0.2 * steps else 0
-            ks = rng.choice(2, size=a.bs, p=share)
-            imgs = [int(pools[("object-size", "text-size")[k]][easy][rng.integers(
-                len(pools[("object-size", "text-size")[k]][easy]))]) for k in ks]
-            pr = [probe(i) for i in imgs]
-            feats = cache[torch.as_tensor(imgs)].to(dev).float()
-            x, tgt = build_batch(model, sys_ids, model.project(feats), [q for q, _, _ in pr],
-                                 [t for _, t, _ in pr], dev)
-            h = model.decode(x)
-            sel = tgt >= 0
-            lg = model.logits(h[sel]).float()
-            loss = F.cross_entropy(lg, tgt[sel])
-            # whole-answer accuracy in this batch (teacher forced), per kind
-            ok = (lg.argmax(-1) == tgt[sel]).float()
-            rows = sel.nonzero()[:, 0]
-            allok = torch.ones(len(imgs), device=dev).index_reduce_(0, rows, ok, "amin")
-            kk = torch.tensor([k for _, _, k in pr], device=dev)
-            info = (round(loss.item(), 4), round(allok[kk == 0].mean().item(), 3),
-                    round(allok[kk == 1].mean().item(), 3))
-            return loss, info
-        stage("stage2", a.steps2, proj_params + dec_params, a.lr2, s2, a.cap2)
-        del cache
-    # Stage 3: everything, lower rate, grounding kept as an auxiliary loss.
-    for p in vit_params:
-        p.requires_grad_(True)
+            imgs = rng.integers(n_img, size=256)
+            with torch.no_grad():
+                target = sym_rows(imgs, False)
+            out = model.project(cache[torch.as_tensor(imgs)].to(dev).float())
+            loss = F.mse_loss(out, target)
+            return loss, (round(loss.item(), 4),)
+        stage("stage2", a.steps2, proj_params, a.lr2, s2, a.cap2)
+    # Stage 3: projector + decoder on the instruction probes with the real features.
     if "3" in a.stages:
-        stage("stage3", a.steps3, vit_params + head_params + proj_params + dec_params, a.lr3,
-          lambda s, n: lm_step(s, n, False, True), a.cap3)
+        stage("stage3", a.steps3, proj_params + dec_params, a.lr3,
+              lambda s, n: lm_probe_step(s, n, lambda im: model.project(
+                  cache[torch.as_tensor(im)].to(dev).float()), a.bs, 0.0), a.cap3)
     log(f"training done in {time.time() - t_start:.0f}s")
 
 
@@ -871,7 +979,7 @@ def load_export(d, c=None, n_words=100):
     model = TinyLlava(c, n_words)
     missing = model.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in sd.items()},
                                     strict=False)
-    assert not [k for k in missing.missing_keys if not k.startswith("g_") and k not in ("vit.mean", "vit.std")], missing
+    assert not [k for k in missing.missing_keys if not k.startswith(("g_", "sym_")) and k not in ("vit.mean", "vit.std")], missing
     return model
 
 
@@ -890,6 +998,18 @@ def main():
     ap.add_argument("--eval-seed", type=int, default=42)
     ap.add_argument("--jobs", type=int, default=os.cpu_count())
     ap.add_argument("--tiny", action="store_true", help="CPU smoke test: few images, few steps")
+    ap.add_argument("--steps0", type=int, default=1000)
+    ap.add_argument("--cap0", type=float, default=1e9)
+    ap.add_argument("--lr0", type=float, default=2e-3)
+    ap.add_argument("--sym-drop", type=float, default=0.1, help="stage 0: share of dense labels dropped")
+    ap.add_argument("--sym-spur", type=float, default=0.0005, help="stage 0: share of spurious labels added (per token and channel)")
+    ap.add_argument("--sym-tied", type=int, default=1,
+                    help="stage 0: combo rows built from the colour and shape words' embeddings")
+    ap.add_argument("--seed-circuit", type=int, default=1,
+                    help="stage 0: start the first decoder layer looking at the question's words and the object rows")
+    ap.add_argument("--ckpt-in", help="model.pt files of earlier runs, comma separated, loaded in order; "
+                    "PATH=P1|P2 loads only the tensors whose names start with P1 or P2")
+    ap.add_argument("--no-eval", action="store_true", help="save model.pt only")
     ap.add_argument("--steps1", type=int, default=3000)
     ap.add_argument("--steps2", type=int, default=2500)
     ap.add_argument("--steps3", type=int, default=3000)
@@ -902,7 +1022,7 @@ def main():
     ap.add_argument("--lr2", type=float, default=1e-3)
     ap.add_argument("--lr3", type=float, default=3e-4)
     ap.add_argument("--log-every", type=int, default=250)
-    ap.add_argument("--stages", default="123", help="which stages to run")
+    ap.add_argument("--stages", default="0123", help="which stages to run")
     ap.add_argument("--kinds", default=",".join(KINDS), help="suites to train on")
     ap.add_argument("--init", help="start from an export folder (text/mmproj .json + .bin)")
     ap.add_argument("--seed0", type=int, default=1000, help="first training-suite seed")
@@ -917,7 +1037,7 @@ def main():
     a.kinds = a.kinds.split(",")
     AUGMENT["on"] = a.augment
     if a.tiny:
-        a.steps1, a.steps2, a.steps3, a.bs1, a.bs, a.log_every = 6, 6, 6, 8, 4, 2
+        a.steps0, a.steps1, a.steps2, a.steps3, a.bs1, a.bs, a.log_every = 6, 6, 6, 6, 8, 4, 2
         a.train_images, a.eval_n = 64, 16
 
     os.makedirs(a.out, exist_ok=True)
@@ -960,6 +1080,14 @@ def main():
         f"eval {len(evals['native'].samples)} probes; loaded in {time.time() - t0:.0f}s")
 
     model = (load_export(a.init, c) if a.init else TinyLlava(c, len(tokens["words"]))).to(dev)
+    if a.ckpt_in:   # the state a previous run saved (stages can run as separate processes)
+        for item in a.ckpt_in.split(","):
+            path, _, only = item.partition("=")
+            sd = torch.load(path, map_location=dev)
+            own = model.state_dict()
+            keep = {k: v for k, v in sd.items() if k in own and (not only or k.startswith(tuple(only.split("|"))))}
+            model.load_state_dict(keep, strict=False)
+            log(f"loaded {len(keep)} tensors from {path}")
     log(f"params: vit {sum(p.numel() for p in model.vit.parameters())}, "
         f"text {sum(p.numel() for n, p in model.named_parameters() if not n.startswith(('vit', 'g_', 'mm')))}")
     try:
@@ -967,6 +1095,10 @@ def main():
     except Exception as e:   # keep what was learned
         log(f"training stopped: {e!r}")
 
+    torch.save(model.state_dict(), os.path.join(a.out, "model.pt"))
+    if a.no_eval:
+        log("saved model.pt (no export or evaluation asked)")
+        return
     export(model, c, a.out, a.name)
     log("exported")
     summary = {}
