@@ -32,7 +32,8 @@ seeds 1000+ (training) and 42 (evaluation, never used in training).
 
 usage (CPU smoke test):  train.py --gen ./llava-eval --tokens tokens.json --out OUT --tiny
 
-The first model (not committed: it stays at chance on new seeds) came from one H100 run (a copy of the
+The first model (not committed: it stays at chance on new seeds; stages numbered as they
+were then: 1 grounding, 2 projector + decoder, 3 everything) came from one H100 run (a copy of the
 generator binary `gen` = suite_make() linked alone, carried with libcjson and the font):
   train.py --gen gen --tokens tokens.json --out OUT --jobs 16 --train-images 64000 \
       --eval-n 400 --bs1 512 --bs 256 --steps1 20000 --steps2 20000 --steps3 20000 \
@@ -460,7 +461,6 @@ def seed_circuit(model, combo_tok, colon, yes, no, A=0.2, kappa=1.25, beta=3.0, 
     L1.wo.weight[:, 1] = -gy * y
     E[torch.tensor(yes)] += 2 * A * (z + y)   # the answer position reads Yes / No along y
     E[torch.tensor(no)] += 2 * A * (z - y)
-    return dirs
 
 
 def build_batch(model, sys_ids, img_emb, users, answers, dev):
@@ -711,11 +711,7 @@ def train(model, data, tokens, a, dev, log, evdata=None):
             keep = (torch.rand_like(d) > a.sym_drop).float()
             spur = (torch.rand_like(d) < a.sym_spur).float()
             d = (d * keep + spur).clamp(max=1) * torch.empty_like(d).uniform_(0.5, 1.5)
-        v = model.sym_v
-        if a.sym_tied:   # combo rows = the colour word's + the shape word's token embeddings
-            v = torch.cat([torch.stack([model.embd[torch.tensor(ci)].mean(0) + model.embd[torch.tensor(si)].mean(0)
-                                        for ci, si in combo_tok]), v[36:]])
-        return model.sym_bg + d @ v
+        return model.sym_bg + d @ model.sym_v
 
     if "0" in a.stages and a.seed_circuit and not a.init:
         seed_circuit(model, combo_tok, combo_q[0][-1], tokens["answer"]["Yes"], tokens["answer"]["No"])
@@ -1003,8 +999,6 @@ def main():
     ap.add_argument("--lr0", type=float, default=2e-3)
     ap.add_argument("--sym-drop", type=float, default=0.1, help="stage 0: share of dense labels dropped")
     ap.add_argument("--sym-spur", type=float, default=0.0005, help="stage 0: share of spurious labels added (per token and channel)")
-    ap.add_argument("--sym-tied", type=int, default=1,
-                    help="stage 0: combo rows built from the colour and shape words' embeddings")
     ap.add_argument("--seed-circuit", type=int, default=1,
                     help="stage 0: start the first decoder layer looking at the question's words and the object rows")
     ap.add_argument("--ckpt-in", help="model.pt files of earlier runs, comma separated, loaded in order; "
