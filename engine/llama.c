@@ -11,6 +11,7 @@
 #include "engine/matmul.h"
 #include "engine/pool.h"
 #include "engine/quant.h"
+#include "engine/vmath.h"
 
 /* ================================================================ types === */
 
@@ -57,8 +58,8 @@ struct lv_llama_ctx {
     float *att;                     /* [n_batch][n_embd] attention output, heads in order */
     float *tmp;                     /* [n_batch][n_embd] projection output */
     float *gate, *up;               /* [n_batch][n_ff] */
-    float *qh;                      /* [n_threads][head_dim] one f16-rounded query head */
-    float *scores;                  /* [n_threads][kt_ld] one attention row */
+    float *qh;                      /* [n_threads][QT_MAX][head_dim] f16-rounded query heads */
+    float *scores;                  /* [n_threads][QT_MAX][kt_ld] attention rows */
     float *kt;                      /* [n_threads][head_dim][kt_ld] one KV head's keys as
                                        f32, transposed (AVX-512 attention), or NULL */
     int32_t kt_ld;                  /* n_ctx rounded up to 64 */
@@ -80,6 +81,8 @@ struct lv_llama_snapshot {
     uint16_t *k, *v;                /* [n_layer][n_past][n_embd_kv] f16 */
     float *logits;                  /* [n_vocab] the last logits row */
 };
+
+enum { QT_MAX = 8 };   /* queries per AVX-512 attention tile (QT) */
 
 /* f16 → f32 by table (filled by lv_llama_load) */
 static const float *f16_table;
@@ -128,48 +131,100 @@ static void vacc_avx2(float *o, float p, const uint16_t *v, int32_t n)
     vacc_ref(o + d, p, v + d, n - d);
 }
 
-/* AVX-512 attention over a block of query rows sharing one KV head (attend_rows).
- * Scores: 64 keys at a time, each key's dot a sequential FMA chain over d (keys in
- * the lanes, K transposed to f32 once per block); ·V: 16 dims per register, a
- * sequential FMA chain over keys. Each row's arithmetic is the same whatever the
- * block, so results never depend on batching.
- *   kt: [hd][ld] f32, keys 0 … n_keys-1 (zero beyond); q: [hd] f16-rounded f32;
- *   s:  [≥ n_keys rounded up to 64] scores out */
-#define TGT_ATT __attribute__((target("avx2,f16c,fma,avx512f,avx512bw,avx512vl")))
-TGT_ATT static void scores512(const float *kt, int32_t ld, int32_t hd, const float *q, int32_t n_keys, float scale,
-                              float *s)
+/* AVX-512 attention (attend_rows) works on tiles of up to QT queries that share one KV
+ * head: the query heads of a row under grouped-query attention, or consecutive rows of
+ * one head. Scores: 32 keys at a time, each key's dot a sequential FMA chain over d
+ * (keys in the lanes, K transposed to f32 once per block); ·V: 32 dims at a time, a
+ * sequential FMA chain over keys. Each query's arithmetic is the same whatever its
+ * tile, so results never depend on batching; a tile only shares the loads.
+ *   kt: [hd][ld] f32, keys 0 … (rounded up to 64) (zero beyond the written ones);
+ *   q:  [NQ][hd] f16-rounded f32; s: [NQ][ld] scores out, keys 0 … nk-1 rounded up to 32 */
+#define TGT_ATT LV_TGT_AVX512
+#define INL_ATT static inline __attribute__((always_inline))
+enum { QT = QT_MAX };
+
+TGT_ATT INL_ATT void scores_tile(const int NQ, const float *kt, int32_t ld, int32_t hd, const float *q,
+                                 int32_t nk, float scale, float *s)
 {
     const __m512 sc = _mm512_set1_ps(scale);
-    for (int32_t j = 0; j < n_keys; j += 64) {
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int32_t j = 0; j < nk; j += 32) {
+        __m512 a0[QT], a1[QT];
+#pragma GCC unroll 8
+        for (int i = 0; i < NQ; i++) a0[i] = a1[i] = _mm512_setzero_ps();
         const float *k = kt + j;
         for (int32_t d = 0; d < hd; d++, k += ld) {
-            const __m512 qd = _mm512_set1_ps(q[d]);
-            a0 = _mm512_fmadd_ps(qd, _mm512_loadu_ps(k), a0);
-            a1 = _mm512_fmadd_ps(qd, _mm512_loadu_ps(k + 16), a1);
-            a2 = _mm512_fmadd_ps(qd, _mm512_loadu_ps(k + 32), a2);
-            a3 = _mm512_fmadd_ps(qd, _mm512_loadu_ps(k + 48), a3);
+            const __m512 k0 = _mm512_loadu_ps(k), k1 = _mm512_loadu_ps(k + 16);
+#pragma GCC unroll 8
+            for (int i = 0; i < NQ; i++) {
+                const __m512 qd = _mm512_set1_ps(q[i * hd + d]);
+                a0[i] = _mm512_fmadd_ps(qd, k0, a0[i]);
+                a1[i] = _mm512_fmadd_ps(qd, k1, a1[i]);
+            }
         }
-        _mm512_storeu_ps(s + j, _mm512_mul_ps(a0, sc));
-        _mm512_storeu_ps(s + j + 16, _mm512_mul_ps(a1, sc));
-        _mm512_storeu_ps(s + j + 32, _mm512_mul_ps(a2, sc));
-        _mm512_storeu_ps(s + j + 48, _mm512_mul_ps(a3, sc));
+#pragma GCC unroll 8
+        for (int i = 0; i < NQ; i++) {
+            _mm512_storeu_ps(s + (size_t)i * ld + j, _mm512_mul_ps(a0[i], sc));
+            _mm512_storeu_ps(s + (size_t)i * ld + j + 16, _mm512_mul_ps(a1[i], sc));
+        }
     }
 }
 
-/* o[0 … hd) = Σ_j p[j]·V[j][off …]; V rows f16 with stride KV; hd ≤ 256, a multiple of 16. */
-TGT_ATT static void pv512(const float *p, const uint16_t *V, int32_t KV, int32_t n_keys, int32_t hd, float *o)
+/* o[i][d0 … d0+16·NV) = Σ_{j < nk[i]} p[i][j]·V[j][d0 …] for the NQ queries; V rows f16
+ * with stride KV. Keys below the smallest nk go through one branch-free loop. */
+TGT_ATT INL_ATT void pv_tile(const int NQ, const int NV, const float *p, int32_t ld, const int32_t *nk,
+                             const uint16_t *V, int32_t KV, int32_t d0, float *const *o)
 {
-    __m512 acc[16];
-    const int32_t nv = hd / 16;
-    for (int32_t v = 0; v < nv; v++) acc[v] = _mm512_setzero_ps();
-    for (int32_t j = 0; j < n_keys; j++) {
-        const __m512 pj = _mm512_set1_ps(p[j]);
-        const uint16_t *row = V + (size_t)j * (size_t)KV;
-        for (int32_t v = 0; v < nv; v++)
-            acc[v] = _mm512_fmadd_ps(pj, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 16 * v))), acc[v]);
+    __m512 a0[QT], a1[QT];
+    int32_t lo = nk[0], hi = nk[0];
+#pragma GCC unroll 8
+    for (int i = 0; i < NQ; i++) {
+        a0[i] = a1[i] = _mm512_setzero_ps();
+        lo = nk[i] < lo ? nk[i] : lo;
+        hi = nk[i] > hi ? nk[i] : hi;
     }
-    for (int32_t v = 0; v < nv; v++) _mm512_storeu_ps(o + 16 * v, acc[v]);
+    const uint16_t *row = V + d0;
+    int32_t j = 0;
+    for (; j < lo; j++, row += KV) {
+        const __m512 v0 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)row));
+        const __m512 v1 = NV == 2 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 16))) : v0;
+#pragma GCC unroll 8
+        for (int i = 0; i < NQ; i++) {
+            const __m512 pj = _mm512_set1_ps(p[(size_t)i * ld + j]);
+            a0[i] = _mm512_fmadd_ps(pj, v0, a0[i]);
+            if (NV == 2) a1[i] = _mm512_fmadd_ps(pj, v1, a1[i]);
+        }
+    }
+    for (; j < hi; j++, row += KV) {   /* the causal edge of a tile of several rows */
+        const __m512 v0 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)row));
+        const __m512 v1 = NV == 2 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 16))) : v0;
+        for (int i = 0; i < NQ; i++)
+            if (j < nk[i]) {
+                const __m512 pj = _mm512_set1_ps(p[(size_t)i * ld + j]);
+                a0[i] = _mm512_fmadd_ps(pj, v0, a0[i]);
+                if (NV == 2) a1[i] = _mm512_fmadd_ps(pj, v1, a1[i]);
+            }
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < NQ; i++) {
+        _mm512_storeu_ps(o[i] + d0, a0[i]);
+        if (NV == 2) _mm512_storeu_ps(o[i] + d0 + 16, a1[i]);
+    }
+}
+
+/* One tile of NQ queries: scores, softmax (f32 scores, max, exp, sum in double, probs
+ * rounded to f16), then ·V into o[i]. */
+TGT_ATT static void softmax_probs(float *s, int32_t n);
+TGT_ATT INL_ATT void attend_tile(const int NQ, const float *kt, int32_t ld, int32_t hd, const float *q,
+                                 const int32_t *nk, float scale, float *s, const uint16_t *V, int32_t KV,
+                                 float *const *o)
+{
+    int32_t hi = 0;
+    for (int i = 0; i < NQ; i++) hi = nk[i] > hi ? nk[i] : hi;
+    scores_tile(NQ, kt, ld, hd, q, hi, scale, s);
+    for (int i = 0; i < NQ; i++) softmax_probs(s + (size_t)i * ld, nk[i]);
+    int32_t d0 = 0;
+    for (; d0 + 32 <= hd; d0 += 32) pv_tile(NQ, 2, s, ld, nk, V, KV, d0, o);
+    if (d0 < hd) pv_tile(NQ, 1, s, ld, nk, V, KV, d0, o);
 }
 
 /* Keys 0 … n_keys-1 of one KV head (off) to kt [hd][ld] f32, zero up to a multiple of 64. */
@@ -189,17 +244,63 @@ TGT_ATT static void transpose_keys(const uint16_t *K, int32_t KV, int32_t off, i
         for (int32_t j = n_keys; j < pad; j++) kt[(size_t)d * (size_t)ld + j] = 0.0f;
 }
 
-/* Softmax probabilities rounded to f16 (as f32): p[j] = f16(s[j]·inv) for j < n. */
-TGT_ATT static void round_probs512(float *s, int32_t n, float inv)
+/* s[0 … n) scores → softmax probabilities rounded to f16 (as f32): max, e^(s - max)
+ * (lv_exp512), their sum in double, then f16(e·(1/sum)). */
+TGT_ATT static void softmax_probs(float *s, int32_t n)
 {
-    const __m512 iv = _mm512_set1_ps(inv);
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    __m512 mv = ninf;
     int32_t j = 0;
-    for (; j + 16 <= n; j += 16)
+    for (; j + 16 <= n; j += 16) mv = _mm512_max_ps(mv, _mm512_loadu_ps(s + j));
+    const __mmask16 tail = (__mmask16)((1u << (n - j)) - 1);
+    if (j < n) mv = _mm512_max_ps(mv, _mm512_mask_loadu_ps(ninf, tail, s + j));
+    const __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(mv));
+    __m512d sum0 = _mm512_setzero_pd(), sum1 = _mm512_setzero_pd();
+    for (j = 0; j + 16 <= n; j += 16) {
+        const __m512 e = lv_exp512(_mm512_sub_ps(_mm512_loadu_ps(s + j), mx));
+        _mm512_storeu_ps(s + j, e);
+        sum0 = _mm512_add_pd(sum0, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+        sum1 = _mm512_add_pd(sum1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
+    }
+    if (j < n) {
+        const __m512 e = _mm512_maskz_mov_ps(tail, lv_exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, s + j), mx)));
+        _mm512_mask_storeu_ps(s + j, tail, e);
+        sum0 = _mm512_add_pd(sum0, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+        sum1 = _mm512_add_pd(sum1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
+    }
+    const __m512 iv = _mm512_set1_ps((float)(1.0 / _mm512_reduce_add_pd(_mm512_add_pd(sum0, sum1))));
+    for (j = 0; j + 16 <= n; j += 16)
         _mm512_storeu_ps(s + j, _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_mul_ps(_mm512_loadu_ps(s + j), iv),
                                                                 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
-    for (; j < n; j++) s[j] = _cvtsh_ss(_cvtss_sh(s[j] * inv, _MM_FROUND_TO_NEAREST_INT));
+    if (j < n)
+        _mm512_mask_storeu_ps(s + j, tail,
+                              _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_mul_ps(_mm512_maskz_loadu_ps(tail, s + j), iv),
+                                                              _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
+}
+/* g[i] = silu(g[i])·u[i] for i < n, with lv_exp512 for e^-g. */
+TGT_ATT static void swiglu512(float *g, const float *u, size_t n)
+{
+    const __m512 one = _mm512_set1_ps(1.0f);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m512 x = _mm512_loadu_ps(g + i);
+        const __m512 s = _mm512_div_ps(x, _mm512_add_ps(one, lv_exp512(_mm512_sub_ps(_mm512_setzero_ps(), x))));
+        _mm512_storeu_ps(g + i, _mm512_mul_ps(s, _mm512_loadu_ps(u + i)));
+    }
+    for (; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}
+
+/* dst[i] = f16(src[i]), round to nearest even (the bits lv_fp32_to_fp16 gives). */
+TGT_ATT static void to_f16_512(uint16_t *dst, const float *src, int32_t n)
+{
+    int32_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm256_storeu_si256((__m256i *)(dst + i),
+                            _mm512_cvtps_ph(_mm512_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    for (; i < n; i++) dst[i] = lv_fp32_to_fp16(src[i]);
 }
 #endif
+
 
 /* 1 when the AVX-512 attention path runs for this model (CPU and head size). */
 static int attn512_ok(const lv_llama_hparams *hp)
@@ -638,9 +739,9 @@ lv_llama_ctx *lv_llama_ctx_new(const lv_llama *m, int32_t n_ctx, int32_t n_batch
         c->tmp = lv_malloc(sizeof(float) * B * E);
         c->gate = lv_malloc(sizeof(float) * B * F);
         c->up = lv_malloc(sizeof(float) * B * F);
-        c->qh = lv_malloc(sizeof(float) * (size_t)hp->head_dim * (size_t)c->n_threads);
+        c->qh = lv_malloc(sizeof(float) * QT_MAX * (size_t)hp->head_dim * (size_t)c->n_threads);
         c->kt_ld = (n_ctx + 63) & ~63;
-        c->scores = lv_malloc(sizeof(float) * (size_t)c->kt_ld * (size_t)c->n_threads);
+        c->scores = lv_malloc(sizeof(float) * QT_MAX * (size_t)c->kt_ld * (size_t)c->n_threads);
         if (attn512_ok(hp))
             c->kt = lv_malloc(sizeof(float) * (size_t)hp->head_dim * (size_t)c->kt_ld * (size_t)c->n_threads);
         c->rope_cs = lv_malloc(sizeof(float) * (size_t)hp->head_dim);
@@ -764,7 +865,8 @@ static void attend_head(lv_llama_ctx *c, int32_t l, int32_t pos, int32_t h, cons
 
 #ifdef HAVE_X86_KERNELS
 /* AVX-512 attention of rows b0 … b1-1 of the chunk for the query heads of KV head g
- * (same softmax as attend_head: f32 scores, max, expf, sum in double, f16 probs). */
+ * (same softmax as attend_head). The (row, head) pairs in order, QT at a time, make
+ * the tiles: a row's heads under grouped-query attention, consecutive rows otherwise. */
 TGT_ATT static void attend_rows(lv_llama_ctx *c, int32_t l, int32_t g, int32_t b0, int32_t b1, int ith)
 {
     const lv_llama_hparams *hp = &c->m->hp;
@@ -772,26 +874,32 @@ TGT_ATT static void attend_rows(lv_llama_ctx *c, int32_t l, int32_t g, int32_t b
     const uint16_t *K = c->k_cache + (size_t)l * (size_t)c->n_ctx * (size_t)KV;
     const uint16_t *V = c->v_cache + (size_t)l * (size_t)c->n_ctx * (size_t)KV;
     const float scale = 1.0f / sqrtf((float)hd);
-    float *qh = c->qh + (size_t)ith * (size_t)hd, *s = c->scores + (size_t)ith * (size_t)c->kt_ld;
-    float *kt = c->kt + (size_t)ith * (size_t)hd * (size_t)c->kt_ld;
+    const int32_t ld = c->kt_ld;
+    float *qh = c->qh + (size_t)ith * QT * (size_t)hd, *s = c->scores + (size_t)ith * QT * (size_t)ld;
+    float *kt = c->kt + (size_t)ith * (size_t)hd * (size_t)ld;
     const int32_t off = g * hd;
-    transpose_keys(K, KV, off, hd, c->n_past + b1, kt, c->kt_ld);
-    for (int32_t b = b0; b < b1; b++) {
-        const int32_t pos = c->n_past + b;
-        for (int32_t h = g * n_gqa; h < (g + 1) * n_gqa; h++) {
+    transpose_keys(K, KV, off, hd, c->n_past + b1, kt, ld);
+    const int64_t n_pairs = (int64_t)(b1 - b0) * n_gqa;
+    for (int64_t p0 = 0; p0 < n_pairs; p0 += QT) {
+        const int nq = n_pairs - p0 < QT ? (int)(n_pairs - p0) : QT;
+        int32_t nk[QT];
+        float *o[QT];
+        for (int i = 0; i < nq; i++) {
+            const int32_t b = b0 + (int32_t)((p0 + i) / n_gqa), h = g * n_gqa + (int32_t)((p0 + i) % n_gqa);
             const float *q = c->q + (size_t)b * E + (size_t)h * hd;
-            for (int32_t d = 0; d < hd; d++) qh[d] = round_f16(q[d]);
-            scores512(kt, c->kt_ld, hd, qh, pos + 1, scale, s);
-            float mx = -INFINITY;
-            for (int32_t j = 0; j <= pos; j++)
-                if (s[j] > mx) mx = s[j];
-            double sum = 0.0;
-            for (int32_t j = 0; j <= pos; j++) {
-                s[j] = expf(s[j] - mx);
-                sum += (double)s[j];
-            }
-            round_probs512(s, pos + 1, (float)(1.0 / sum));
-            pv512(s, V + off, KV, pos + 1, hd, c->att + (size_t)b * E + (size_t)h * hd);
+            for (int32_t d = 0; d < hd; d++) qh[(size_t)i * hd + d] = round_f16(q[d]);
+            nk[i] = c->n_past + b + 1;
+            o[i] = c->att + (size_t)b * E + (size_t)h * hd;
+        }
+        switch (nq) {
+        case 8: attend_tile(8, kt, ld, hd, qh, nk, scale, s, V + off, KV, o); break;
+        case 7: attend_tile(7, kt, ld, hd, qh, nk, scale, s, V + off, KV, o); break;
+        case 6: attend_tile(6, kt, ld, hd, qh, nk, scale, s, V + off, KV, o); break;
+        case 5: attend_tile(5, kt, ld, hd, qh, nk, scale, s, V + off, KV, o); break;
+        case 4: attend_tile(4, kt, ld, hd, qh, nk, scale, s, V + off, KV, o); break;
+        case 3: attend_tile(3, kt, ld, hd, qh, nk, scale, s, V + off, KV, o); break;
+        case 2: attend_tile(2, kt, ld, hd, qh, nk, scale, s, V + off, KV, o); break;
+        default: attend_tile(1, kt, ld, hd, qh, nk, scale, s, V + off, KV, o); break;
         }
     }
 }
@@ -857,6 +965,13 @@ static int eval_chunk(lv_llama_ctx *c, int32_t nb, int32_t out_rows, int32_t out
             rope_table(c->rope_cs, pos, hd, hp->rope_base, hp->freq_scale);
             rope_apply(c->q + (size_t)b * E, c->rope_cs, hp->n_head, hd);
             rope_apply(c->k + (size_t)b * KV, c->rope_cs, hp->n_head_kv, hd);
+#ifdef HAVE_X86_KERNELS
+            if (c->kt) {
+                to_f16_512(Kc + (size_t)pos * KV, c->k + (size_t)b * KV, KV);
+                to_f16_512(Vc + (size_t)pos * KV, c->v + (size_t)b * KV, KV);
+                continue;
+            }
+#endif
             for (int32_t i = 0; i < KV; i++) {
                 Kc[(size_t)pos * KV + i] = lv_fp32_to_fp16(c->k[(size_t)b * KV + i]);
                 Vc[(size_t)pos * KV + i] = lv_fp32_to_fp16(c->v[(size_t)b * KV + i]);
@@ -872,6 +987,10 @@ static int eval_chunk(lv_llama_ctx *c, int32_t nb, int32_t out_rows, int32_t out
             rmsnorm(c->xn + (size_t)b * E, c->x + (size_t)b * E, L->ffn_norm, E, hp->eps);
         rc |= lv_matmul(&L->gate, c->xn, c->gate, nb, c->scratch, nt);
         rc |= lv_matmul(&L->up, c->xn, c->up, nb, c->scratch, nt);
+#ifdef HAVE_X86_KERNELS
+        if (c->kt) swiglu512(c->gate, c->up, (size_t)nb * F);
+        else
+#endif
         for (size_t i = 0; i < (size_t)nb * F; i++) {
             const float g = c->gate[i];
             c->gate[i] = g / (1.0f + expf(-g)) * c->up[i];

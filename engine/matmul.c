@@ -197,6 +197,16 @@ static void mm_convert(void *arg, int ith, int nth)
     const int64_t nb = j->W->cols / LV_QK;
     for (int64_t t = lo; t < hi; t++) {
         uint8_t *row = j->act + (size_t)t * j->act_bytes;
+        if (j->ad && tiles_on()) {   /* the same bytes and side data in one SIMD pass */
+            lv_simd_act_q8_0(j->x + t * j->W->cols, j->W->cols, (lv_block_q8_0 *)row, j->ad + t * nb,
+                             j->as + t * nb * 8, j->as1 + t * nb, j->off);
+            continue;
+        }
+        if (j->kb && tiles_on()) {
+            lv_simd_act_q8_K(j->x + t * j->W->cols, j->W->cols, (lv_block_q8_K *)row,
+                             j->kb + t * (j->W->cols / LV_QK_K) * 4);
+            continue;
+        }
         if (lv_quantize_act(j->act_type, j->x + t * j->W->cols, row, j->W->cols) != 0) j->failed = 1;
         if (j->f32) {
             const uint16_t *h = (const uint16_t *)row;

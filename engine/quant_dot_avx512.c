@@ -11,6 +11,8 @@
  *   Q4_K · Q8_K  Σ_s sc_s·vpdpbusd(u_s, a_s) and Σ_s mn_s·bsum_s, as in the oracle
  *   Q6_K · Q8_K  Σ_s sc_s·(vpdpbusd(u_s, a_s) - 32·bsum_s)   (u = q + 32 ∈ [0, 63])
  */
+#include <string.h>
+
 #include "engine/base.h"
 #include "engine/quant_simd.h"
 
@@ -253,11 +255,98 @@ TGT INL void tile_q6_K(const int R, const int C, int64_t nb, const uint8_t *w, s
         for (int r = 0; r < R; r++) y[(size_t)c * ys + r] = hsum8(acc[r][c]);
 }
 
+/* ------------------------------------------------- activation conversion --- */
+
+/* Bit-identical to lv_quantize_act_q8_0 (amax, d = amax/127, RNE of x·127/amax, d
+ * stored as f16 by F16C's round to nearest even), with the x16 side data of each block
+ * computed from the same registers: f32 scale, off × the 8 sums of 4, -off × the sum. */
+TGT void lv_simd_act_q8_0(const float *x, int64_t n, lv_block_q8_0 *y, float *d, int32_t *s4, int32_t *s1,
+                          int32_t off)
+{
+    const __m256i ones = _mm256_set1_epi8(1);
+    const __m256i offv = _mm256_set1_epi32(off);
+    for (int64_t i = 0; i < n / 32; i++, x += 32) {
+        const __m512 x0 = _mm512_loadu_ps(x), x1 = _mm512_loadu_ps(x + 16);
+        const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(x0), _mm512_abs_ps(x1)));
+        const float df = amax / 127.0f, id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        const uint16_t dh = (uint16_t)_cvtss_sh(df, _MM_FROUND_TO_NEAREST_INT);
+        const __m512 iv = _mm512_set1_ps(id);
+        const __m512i q0 = _mm512_cvt_roundps_epi32(_mm512_mul_ps(x0, iv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        const __m512i q1 = _mm512_cvt_roundps_epi32(_mm512_mul_ps(x1, iv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        const __m256i qb = _mm256_set_m128i(_mm512_cvtepi32_epi8(q1), _mm512_cvtepi32_epi8(q0));
+        y[i].d = dh;
+        _mm256_storeu_si256((__m256i *)y[i].qs, qb);
+        const __m256i sums = _mm256_dpbusd_epi32(_mm256_setzero_si256(), ones, qb);   /* sums of 4 */
+        _mm256_storeu_si256((__m256i *)(s4 + 8 * i), _mm256_mullo_epi32(sums, offv));
+        __m128i t = _mm_add_epi32(_mm256_castsi256_si128(sums), _mm256_extracti128_si256(sums, 1));
+        t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4e));
+        t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xb1));
+        s1[i] = -off * _mm_cvtsi128_si32(t);
+        d[i] = _cvtsh_ss(dh);
+    }
+}
+
+/* Bit-identical to lv_quantize_act_q8_K (the first value of largest magnitude sets
+ * the scale -127/mx; RNE; clamp at 127; bsums per 16), plus the x16 pairs (quant_simd.h:
+ * lv_act.kb) of each super-block. */
+TGT void lv_simd_act_q8_K(const float *x, int64_t n, lv_block_q8_K *y, int32_t *kb)
+{
+    for (int64_t i = 0; i < n / 256; i++, x += 256) {
+        __m512 am = _mm512_setzero_ps();
+        for (int v = 0; v < 16; v++) am = _mm512_max_ps(am, _mm512_abs_ps(_mm512_loadu_ps(x + 16 * v)));
+        const float amax = _mm512_reduce_max_ps(am);
+        lv_block_q8_K *b = &y[i];
+        if (amax == 0.0f) {
+            memset(b, 0, sizeof *b);
+            for (int p = 0; p < 4; p++) kb[4 * i + p] = 0;
+            continue;
+        }
+        float mx = 0.0f;
+        const __m512 amv = _mm512_set1_ps(amax);
+        for (int v = 0; v < 16; v++) {
+            const __mmask16 hit = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_loadu_ps(x + 16 * v)), amv, _CMP_EQ_OQ);
+            if (hit) { mx = x[16 * v + __builtin_ctz(hit)]; break; }
+        }
+        const float is = -127.0f / mx;
+        const __m512 isv = _mm512_set1_ps(is);
+        const __m512i c127 = _mm512_set1_epi32(127);
+        for (int v = 0; v < 16; v++) {
+            __m512i q = _mm512_cvt_roundps_epi32(_mm512_mul_ps(isv, _mm512_loadu_ps(x + 16 * v)),
+                                                 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            q = _mm512_min_epi32(q, c127);
+            _mm_storeu_si128((__m128i *)(b->qs + 16 * v), _mm512_cvtepi32_epi8(q));
+            b->bsums[v] = (int16_t)_mm512_reduce_add_epi32(q);
+        }
+        b->d = 1.0f / is;
+        for (int p = 0; p < 4; p++) {
+            const int16_t s0 = (int16_t)(b->bsums[4 * p] + b->bsums[4 * p + 1]);
+            const int16_t s1 = (int16_t)(b->bsums[4 * p + 2] + b->bsums[4 * p + 3]);
+            kb[4 * i + p] = (int32_t)((uint32_t)(uint16_t)s0 | (uint32_t)(uint16_t)s1 << 16);
+        }
+    }
+}
+
 /* ------------------------------------------------------------ dispatch --- */
 
 /* ------------------------------------------------------- x16 (repacked) --- */
 
 #define TGT512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+
+/* acc + vpdpbusd(w, the 4 bytes at a broadcast to every lane), with the broadcast
+ * folded into the instruction ({1to16}): GCC does not fold it by itself, and a separate
+ * vpbroadcastd per product costs more than the product on Zen 4. */
+TGT512 INL __m512i dpbusd_bcast(__m512i acc, __m512i w, const void *a)
+{
+    __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*(const int32_t *)a));
+    return acc;
+}
+
+/* The same for vpdpwssd (int16 pairs). */
+TGT512 INL __m512i dpwssd_bcast(__m512i acc, __m512i w, const void *a)
+{
+    __asm__("vpdpwssd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*(const int32_t *)a));
+    return acc;
+}
 
 /* The hot loop of Q4_0 / Q8_0 prefill and decode on repacked weights: 16 rows × C
  * activation rows per 32-value block. WT: 0 = Q4_0, 1 = Q8_0.
@@ -300,8 +389,8 @@ TGT512 INL void x16_legacy(const int WT, const int C, int64_t nb, const uint8_t 
                for latency, added exactly in int32 */
 #pragma GCC unroll 8
             for (int j = 0; j < 8; j += 2) {
-                p = _mm512_dpbusd_epi32(p, wq[j], _mm512_broadcastd_epi32(_mm_loadu_si32(aq + 4 * j)));
-                p2 = _mm512_dpbusd_epi32(p2, wq[j + 1], _mm512_broadcastd_epi32(_mm_loadu_si32(aq + 4 * j + 4)));
+                p = dpbusd_bcast(p, wq[j], aq + 4 * j);
+                p2 = dpbusd_bcast(p2, wq[j + 1], aq + 4 * j + 4);
             }
             p = _mm512_add_epi32(p, p2);
             const __m512 sc = _mm512_mul_ps(dw, _mm512_set1_ps(a->d[k]));
@@ -365,8 +454,8 @@ TGT512 INL void x16_q4_K(const int C, int64_t nb, const uint8_t *w, const lv_act
                 __m512i pl = _mm512_setzero_si512(), ph = _mm512_setzero_si512();
 #pragma GCC unroll 8
                 for (int j = 0; j < 8; j++) {
-                    pl = _mm512_dpbusd_epi32(pl, lo[j], _mm512_broadcastd_epi32(_mm_loadu_si32(aq + 4 * j)));
-                    ph = _mm512_dpbusd_epi32(ph, hi[j], _mm512_broadcastd_epi32(_mm_loadu_si32(aq + 32 + 4 * j)));
+                    pl = dpbusd_bcast(pl, lo[j], aq + 4 * j);
+                    ph = dpbusd_bcast(ph, hi[j], aq + 32 + 4 * j);
                 }
                 isum[c] = _mm512_add_epi32(isum[c], _mm512_add_epi32(_mm512_mullo_epi32(pl, s_lo),
                                                                      _mm512_mullo_epi32(ph, s_hi)));
@@ -382,7 +471,7 @@ TGT512 INL void x16_q4_K(const int C, int64_t nb, const uint8_t *w, const lv_act
             const int32_t *kb = a->kb + ((t0 + c) * nb + b) * 4;
             __m512i ms = _mm512_setzero_si512();
 #pragma GCC unroll 4
-            for (int p = 0; p < 4; p++) ms = _mm512_dpwssd_epi32(ms, mnv[p], _mm512_broadcastd_epi32(_mm_loadu_si32(kb + p)));
+            for (int p = 0; p < 4; p++) ms = dpwssd_bcast(ms, mnv[p], kb + p);
             const __m512 da = _mm512_set1_ps(arow[c][b].d);
             const __m512 t1 = _mm512_mul_ps(_mm512_mul_ps(dw, da), _mm512_cvtepi32_ps(isum[c]));
             const __m512 t2 = _mm512_mul_ps(_mm512_mul_ps(dm, da), _mm512_cvtepi32_ps(ms));
@@ -449,8 +538,8 @@ TGT512 INL void x16_q6_K(const int C, int64_t nb, const uint8_t *w, const lv_act
                     __m512i p0 = _mm512_setzero_si512(), p1 = _mm512_setzero_si512();
 #pragma GCC unroll 4
                     for (int j = 0; j < 4; j++) {
-                        p0 = _mm512_dpbusd_epi32(p0, u[j], _mm512_broadcastd_epi32(_mm_loadu_si32(aq + 4 * j)));
-                        p1 = _mm512_dpbusd_epi32(p1, u[j + 4], _mm512_broadcastd_epi32(_mm_loadu_si32(aq + 16 + 4 * j)));
+                        p0 = dpbusd_bcast(p0, u[j], aq + 4 * j);
+                        p1 = dpbusd_bcast(p1, u[j + 4], aq + 16 + 4 * j);
                     }
                     isum[c] = _mm512_add_epi32(isum[c], _mm512_add_epi32(_mm512_mullo_epi32(p0, s_even),
                                                                          _mm512_mullo_epi32(p1, s_odd)));
@@ -462,8 +551,8 @@ TGT512 INL void x16_q6_K(const int C, int64_t nb, const uint8_t *w, const lv_act
         for (int c = 0; c < C; c++) {
             __m512i cs = _mm512_setzero_si512();
             for (int p = 0; p < 8; p++)
-                cs = _mm512_dpwssd_epi32(cs, _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(sc + 32 * p))),
-                                         _mm512_broadcastd_epi32(_mm_loadu_si32(arow[c][b].bsums + 2 * p)));
+                cs = dpwssd_bcast(cs, _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(sc + 32 * p))),
+                                  arow[c][b].bsums + 2 * p);
             const __m512i is = _mm512_sub_epi32(isum[c], _mm512_slli_epi32(cs, 5));
             const __m512 t = _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_set1_ps(arow[c][b].d)), _mm512_cvtepi32_ps(is));
             acc[c] = _mm512_add_ps(acc[c], t);
@@ -578,6 +667,9 @@ lv_tile_fn lv_simd_tile(int wtype)
 #else
 
 int lv_simd_tiles_ok(void) { return 0; }
+void lv_simd_act_q8_0(const float *x, int64_t n, lv_block_q8_0 *y, float *d, int32_t *s4, int32_t *s1,
+                      int32_t off) { (void)x; (void)n; (void)y; (void)d; (void)s4; (void)s1; (void)off; }
+void lv_simd_act_q8_K(const float *x, int64_t n, lv_block_q8_K *y, int32_t *kb) { (void)x; (void)n; (void)y; (void)kb; }
 lv_tile_fn lv_simd_tile(int wtype) { (void)wtype; return NULL; }
 lv_x16_fn lv_simd_x16(int wtype) { (void)wtype; return NULL; }
 

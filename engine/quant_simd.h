@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/quant.h"
+
 /* Converted activations with per-block side data, built once per matmul. */
 typedef struct {
     const uint8_t *q;        /* [n_tok][row_bytes] rows in the weight's vec_dot_type */
@@ -70,6 +72,14 @@ size_t lv_simd_x16_bytes(int type, int64_t rows, int64_t cols);
  * (lv_simd_x16_bytes). Plain C; valid for any type lv_simd_x16() accepts. */
 void lv_simd_pack_x16(int type, const uint8_t *src, size_t row_bytes, int64_t rows, int64_t cols,
                       uint8_t *dst);
+
+/* Activation rows for the x16 kernels, bit-identical to lv_quantize_act (quant.h) and
+ * the side data matmul.c derives from it: n values of x to Q8_0 blocks y with d[nb]
+ * (f32 scales), s4[nb][8] (off × sums of 4 quants), s1[nb] (-off × block sums); or to
+ * Q8_K super-blocks with kb[nb][4] (lv_act.kb). Only when lv_simd_tiles_ok(). */
+void lv_simd_act_q8_0(const float *x, int64_t n, lv_block_q8_0 *y, float *d, int32_t *s4, int32_t *s1,
+                      int32_t off);
+void lv_simd_act_q8_K(const float *x, int64_t n, lv_block_q8_K *y, int32_t *kb);
 
 /* 1 when the CPU runs the kernels below. */
 int lv_simd_tiles_ok(void);

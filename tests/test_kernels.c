@@ -9,6 +9,12 @@
 #include "engine/matmul.h"
 #include "engine/quant.h"
 #include "engine/quant_simd.h"
+#include "engine/vmath.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+LV_TGT_AVX512 static void exp512_row(const float *x, float *y) { _mm512_storeu_ps(y, lv_exp512(_mm512_loadu_ps(x))); }
+#define HAVE_EXP512 1
+#endif
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static double urand(void)
@@ -175,6 +181,85 @@ static void x16_matches_scalar_exactly(void)
     check_x16(LV_TYPE_F16, 0);   /* f32 chains instead of the oracle's double sum */
 }
 
+/* The fused SIMD activation conversions: the same bytes as lv_quantize_act, and the
+ * side data derived from them, on random rows with the awkward cases planted: an
+ * all-zero block, exact rounding ties, tiny values, and (Q8_K) the largest magnitude
+ * twice with opposite signs, where the first one sets the sign of the scale. */
+static void act_conversions_match_scalar(void)
+{
+    if (!lv_matmul_simd() || !lv_simd_tiles_ok()) T_SKIP("no AVX-512 VNNI on this CPU");
+    enum { NA = 1024 };
+    float *x = malloc(sizeof(float) * NA);
+    lv_block_q8_0 r0[NA / 32], s0[NA / 32];
+    lv_block_q8_K rk[NA / 256], sk[NA / 256];
+    float d[NA / 32];
+    int32_t s4[NA / 32 * 8], s1[NA / 32], kb[NA / 256 * 4];
+    int ok0 = 1, okk = 1, side = 1;
+    for (int round = 0; round < 40; round++) {
+        for (int i = 0; i < NA; i++) x[i] = nrand() * (round % 3 == 0 ? 1e-4f : 3.0f);
+        for (int i = 0; i < 32; i++) x[64 + i] = 0.0f;                     /* a zero block */
+        for (int i = 0; i < 256; i++) x[512 + i] = 0.0f;                   /* a zero super-block */
+        x[96] = 127.0f;                                                     /* ties: ±k.5 */
+        for (int i = 1; i < 32; i++) x[96 + i] = (float)(i - 16) + 0.5f;
+        x[300] = 9.0f, x[301] = -9.0f;                                      /* largest twice */
+        x[800] = -12.0f, x[900] = 12.0f;
+        lv_quantize_act(LV_TYPE_Q8_0, x, r0, NA);
+        lv_simd_act_q8_0(x, NA, s0, d, s4, s1, round & 1 ? 8 : 128);
+        ok0 &= memcmp(r0, s0, sizeof r0) == 0;
+        for (int b = 0; b < NA / 32; b++) {
+            int32_t sum = 0, off = round & 1 ? 8 : 128;
+            for (int l = 0; l < 8; l++) {
+                int32_t q4 = r0[b].qs[4 * l] + r0[b].qs[4 * l + 1] + r0[b].qs[4 * l + 2] + r0[b].qs[4 * l + 3];
+                side &= s4[b * 8 + l] == off * q4;
+                sum += q4;
+            }
+            side &= s1[b] == -off * sum && d[b] == lv_fp16_to_fp32(r0[b].d);
+        }
+        lv_quantize_act(LV_TYPE_Q8_K, x, rk, NA);
+        lv_simd_act_q8_K(x, NA, sk, kb);
+        okk &= memcmp(rk, sk, sizeof rk) == 0;
+        for (int b = 0; b < NA / 256; b++)
+            for (int p = 0; p < 4; p++) {
+                int16_t a = (int16_t)(rk[b].bsums[4 * p] + rk[b].bsums[4 * p + 1]);
+                int16_t c = (int16_t)(rk[b].bsums[4 * p + 2] + rk[b].bsums[4 * p + 3]);
+                side &= kb[b * 4 + p] == (int32_t)((uint32_t)(uint16_t)a | (uint32_t)(uint16_t)c << 16);
+            }
+    }
+    T_CHECK(ok0, "SIMD Q8_0 activations differ from lv_quantize_act");
+    T_CHECK(okk, "SIMD Q8_K activations differ from lv_quantize_act");
+    T_CHECK(side, "SIMD side data differs from the quants");
+    free(x);
+}
+
+/* lv_exp512 within 2 ulp of expf over the softmax/SiLU range, 0 below it, inf above. */
+static void exp512_accuracy(void)
+{
+#ifndef HAVE_EXP512
+    T_SKIP("not an x86-64 build");
+#else
+    if (!lv_vmath_avx512_ok()) T_SKIP("no AVX-512 on this CPU");
+    int worst = 0;
+    float xs[16], ys[16];
+    for (int k = 0; k < 200000; k += 16) {
+        for (int i = 0; i < 16; i++) xs[i] = -103.0f + 191.0f * (float)urand();
+        if (k == 0) xs[0] = 0.0f, xs[1] = -INFINITY, xs[2] = INFINITY, xs[3] = -1e-30f, xs[4] = 88.5f;
+        exp512_row(xs, ys);
+        for (int i = 0; i < 16; i++) {
+            float r = expf(xs[i]);
+            if (isinf(r) || r == 0.0f || !isnormal(r)) {
+                if (!(r == ys[i] || (r < 1e-37f && ys[i] < 1e-37f && ys[i] >= 0.0f))) worst = 1000;
+                continue;
+            }
+            int32_t a, b;
+            memcpy(&a, &r, 4), memcpy(&b, &ys[i], 4);
+            worst = abs(a - b) > worst ? abs(a - b) : worst;
+        }
+    }
+    T_CHECK(worst <= 2, "lv_exp512 off by %d ulp", worst);
+    if (getenv("LV_TEST_VERBOSE")) fprintf(stderr, "lv_exp512: at most %d ulp from expf\n", worst);
+#endif
+}
+
 static void tiles_match_scalar(void)
 {
     if (!lv_matmul_simd() || !lv_simd_tiles_ok()) T_SKIP("no AVX-512 VNNI on this CPU");
@@ -191,6 +276,8 @@ static void matmul_tiles_match_scalar(void)
 
 int main(void)
 {
+    T_RUN(act_conversions_match_scalar);
+    T_RUN(exp512_accuracy);
     T_RUN(tiles_match_scalar);
     T_RUN(matmul_tiles_match_scalar);
     T_RUN(x16_matches_scalar_exactly);
