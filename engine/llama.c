@@ -887,7 +887,10 @@ TGT_ATT static void attend_rows(lv_llama_ctx *c, int32_t l, int32_t g, int32_t b
         for (int i = 0; i < nq; i++) {
             const int32_t b = b0 + (int32_t)((p0 + i) / n_gqa), h = g * n_gqa + (int32_t)((p0 + i) % n_gqa);
             const float *q = c->q + (size_t)b * E + (size_t)h * hd;
-            for (int32_t d = 0; d < hd; d++) qh[(size_t)i * hd + d] = round_f16(q[d]);
+            for (int32_t d = 0; d < hd; d += 16)   /* hd is a multiple of 16 here */
+                _mm512_storeu_ps(qh + (size_t)i * hd + d,
+                                 _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_loadu_ps(q + d),
+                                                                 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
             nk[i] = c->n_past + b + 1;
             o[i] = c->att + (size_t)b * E + (size_t)h * hd;
         }
@@ -952,9 +955,9 @@ static int eval_chunk(lv_llama_ctx *c, int32_t nb, int32_t out_rows, int32_t out
         const layer_w *L = &m->layers[l];
         for (int32_t b = 0; b < nb; b++)
             rmsnorm(c->xn + (size_t)b * E, c->x + (size_t)b * E, L->attn_norm, E, hp->eps);
-        rc |= lv_matmul(&L->wq, c->xn, c->q, nb, c->scratch, nt);
-        rc |= lv_matmul(&L->wk, c->xn, c->k, nb, c->scratch, nt);
-        rc |= lv_matmul(&L->wv, c->xn, c->v, nb, c->scratch, nt);
+        const lv_mat *qkv[3] = {&L->wq, &L->wk, &L->wv};
+        float *const qkv_out[3] = {c->q, c->k, c->v};
+        rc |= lv_matmul_n(qkv, 3, c->xn, qkv_out, nb, c->scratch, nt);
         add_bias(c->q, L->bq, nb, E);
         add_bias(c->k, L->bk, nb, KV);
         add_bias(c->v, L->bv, nb, KV);
@@ -985,8 +988,9 @@ static int eval_chunk(lv_llama_ctx *c, int32_t nb, int32_t out_rows, int32_t out
 
         for (int32_t b = 0; b < nb; b++)
             rmsnorm(c->xn + (size_t)b * E, c->x + (size_t)b * E, L->ffn_norm, E, hp->eps);
-        rc |= lv_matmul(&L->gate, c->xn, c->gate, nb, c->scratch, nt);
-        rc |= lv_matmul(&L->up, c->xn, c->up, nb, c->scratch, nt);
+        const lv_mat *gu[2] = {&L->gate, &L->up};
+        float *const gu_out[2] = {c->gate, c->up};
+        rc |= lv_matmul_n(gu, 2, c->xn, gu_out, nb, c->scratch, nt);
 #ifdef HAVE_X86_KERNELS
         if (c->kt) swiglu512(c->gate, c->up, (size_t)nb * F);
         else

@@ -167,9 +167,13 @@ size_t lv_matmul_scratch_bytes(int type, int64_t cols, int64_t n_tok)
     return (size_t)total;
 }
 
-/* One matmul as the pool sees it. */
+/* One matmul as the pool sees it: nw weights of one type and shape class sharing the
+ * input (W = Ws[0] for the conversion), their outputs ys[i]. */
 typedef struct {
     const lv_mat *W;
+    const lv_mat *const *Ws;
+    float *const *ys;
+    int nw;
     const float *x;        /* [n_tok][W->cols] f32 input */
     int act_type;
     uint8_t *act;          /* [n_tok][act_bytes] converted activations */
@@ -178,10 +182,9 @@ typedef struct {
     int32_t *as;           /* [n_tok][nb][8] offset × Q8_0 lane sums (tile path), or NULL */
     int32_t *as1;          /* [n_tok][nb] -offset × Q8_0 block sums (x16 path) */
     int32_t *kb;           /* [n_tok][nb][4] Q8_K sub-block sums as int16 pairs (x16 path) */
-    float *f32;            /* [n_tok][cols] F16 activations as f32 (x16 path) */
+    float *f32;            /* F16 activations as f32, tile-interleaved (x16 path) */
     lv_x16_fn x16;         /* the x16 kernel when W is packed */
     int32_t off;           /* the weight type's quant offset: 8 (Q4_0) or 128 (Q8_0) */
-    float *y;              /* [n_tok][W->rows] */
     int64_t n_tok;
     dot_fn dot;
     lv_tile_fn tile;
@@ -197,6 +200,12 @@ static void mm_convert(void *arg, int ith, int nth)
     const int64_t nb = j->W->cols / LV_QK;
     for (int64_t t = lo; t < hi; t++) {
         uint8_t *row = j->act + (size_t)t * j->act_bytes;
+        if (j->ad && j->x16) {   /* interleaved by tiles of 8 rows (lv_act.qt) */
+            const int64_t ts = t - t % 8, w = j->n_tok - ts < 8 ? j->n_tok - ts : 8, e = ts * nb + (t - ts);
+            lv_simd_act_q8_0_x16(j->x + t * j->W->cols, j->W->cols, (int8_t *)j->act + e * 32, j->ad + e,
+                                 j->as1 + e, w, j->off);
+            continue;
+        }
         if (j->ad && tiles_on()) {   /* the same bytes and side data in one SIMD pass */
             lv_simd_act_q8_0(j->x + t * j->W->cols, j->W->cols, (lv_block_q8_0 *)row, j->ad + t * nb,
                              j->as + t * nb * 8, j->as1 + t * nb, j->off);
@@ -208,9 +217,11 @@ static void mm_convert(void *arg, int ith, int nth)
             continue;
         }
         if (lv_quantize_act(j->act_type, j->x + t * j->W->cols, row, j->W->cols) != 0) j->failed = 1;
-        if (j->f32) {
+        if (j->f32) {   /* tile-interleaved (quant_simd.h: lv_act.f32) */
             const uint16_t *h = (const uint16_t *)row;
-            for (int64_t i = 0; i < j->W->cols; i++) j->f32[t * j->W->cols + i] = lv_fp16_to_fp32(h[i]);
+            const int64_t ts = t - t % 8, w = j->n_tok - ts < 8 ? j->n_tok - ts : 8;
+            float *dst = j->f32 + ts * j->W->cols + (t - ts);
+            for (int64_t i = 0; i < j->W->cols; i++) dst[i * w] = lv_fp16_to_fp32(h[i]);
         }
         if (j->kb) {
             const lv_block_q8_K *b = (const lv_block_q8_K *)row;
@@ -241,45 +252,31 @@ static void mm_convert(void *arg, int ith, int nth)
 
 enum { TILE_R = 4, TILE_C = 4, TOK_CHUNK = 64, X16_C = 8 };
 
-/* Part ith of nth of the products: output rows split in multiples of TILE_R. */
-static void mm_rows(void *arg, int ith, int nth)
+/* Rows [lo, hi) of weight W (output y) for activation rows [t0, t1): the x16, tile or
+ * plain loop. */
+static void mm_part(const mm_job *j, const lv_act *a, const lv_mat *W, float *y, int64_t lo, int64_t hi,
+                    int64_t t0, int64_t t1)
 {
-    const mm_job *j = arg;
-    const lv_mat *W = j->W;
     const uint8_t *wd = W->data;
-    long long lo, hi;
-    const lv_act a = {j->act, j->act_bytes,
-                      W->cols / (lv_type_info(W->type)->vec_dot_type == LV_TYPE_Q8_0 ? LV_QK : LV_QK_K), j->ad,
-                      j->as, j->as1, j->f32, j->kb};
     if (j->x16) {
-        lv_pool_split(W->rows, nth, ith, 16, &lo, &hi);
         const size_t group_bytes = lv_simd_x16_bytes(W->type, 16, W->cols);
-        /* the hot loop on repacked weights: a chunk of activation rows stays in L2
-           while each 16-row group of this thread passes over it, 8 rows at a time */
-        for (int64_t t0 = 0; t0 < j->n_tok; t0 += TOK_CHUNK) {
-            const int64_t t1 = t0 + TOK_CHUNK < j->n_tok ? t0 + TOK_CHUNK : j->n_tok;
-            for (int64_t o = lo; o < hi; o += 16)
-                for (int64_t t = t0; t < t1; t += X16_C) {
-                    const int nc = t1 - t < X16_C ? (int)(t1 - t) : X16_C;
-                    j->x16(W->cols, wd + (size_t)(o / 16) * group_bytes, &a, t, nc, j->y + t * W->rows + o,
-                           (size_t)W->rows);
-                }
-        }
+        /* each 16-row group passes over the chunk's activation rows (in L2), 8 at a
+           time; t stays a multiple of 8 and nc the width of its tile of 8, as the
+           interleaved activations (lv_act.qt, .f32) need */
+        for (int64_t o = lo; o < hi; o += 16)
+            for (int64_t t = t0; t < t1; t += X16_C) {
+                const int nc = t1 - t < X16_C ? (int)(t1 - t) : X16_C;
+                j->x16(W->cols, wd + (size_t)(o / 16) * group_bytes, a, t, nc, y + t * W->rows + o, (size_t)W->rows);
+            }
         return;
     }
-    lv_pool_split(W->rows, nth, ith, TILE_R, &lo, &hi);
     if (j->tile) {
-        /* the hot loop of prefill: a chunk of activation rows stays in L2 while every
-           4-row weight tile of this thread's range passes over it */
-        for (int64_t t0 = 0; t0 < j->n_tok; t0 += TOK_CHUNK) {
-            const int64_t t1 = t0 + TOK_CHUNK < j->n_tok ? t0 + TOK_CHUNK : j->n_tok;
-            for (int64_t o = lo; o < hi; o += TILE_R) {
-                const int nr = hi - o < TILE_R ? (int)(hi - o) : TILE_R;
-                for (int64_t t = t0; t < t1; t += TILE_C) {
-                    const int nc = t1 - t < TILE_C ? (int)(t1 - t) : TILE_C;
-                    j->tile(W->cols, wd + (size_t)o * W->row_bytes, W->row_bytes, nr, &a, t, nc,
-                            j->y + t * W->rows + o, (size_t)W->rows);
-                }
+        for (int64_t o = lo; o < hi; o += TILE_R) {
+            const int nr = hi - o < TILE_R ? (int)(hi - o) : TILE_R;
+            for (int64_t t = t0; t < t1; t += TILE_C) {
+                const int nc = t1 - t < TILE_C ? (int)(t1 - t) : TILE_C;
+                j->tile(W->cols, wd + (size_t)o * W->row_bytes, W->row_bytes, nr, a, t, nc, y + t * W->rows + o,
+                        (size_t)W->rows);
             }
         }
         return;
@@ -287,20 +284,60 @@ static void mm_rows(void *arg, int ith, int nth)
     /* other types: each weight row once, against every activation row */
     for (int64_t o = lo; o < hi; o++) {
         const void *wrow = wd + (size_t)o * W->row_bytes;
-        for (int64_t t = 0; t < j->n_tok; t++)
-            j->y[t * W->rows + o] = j->dot(W->type, W->cols, wrow, j->act + (size_t)t * j->act_bytes);
+        for (int64_t t = t0; t < t1; t++)
+            y[t * W->rows + o] = j->dot(W->type, W->cols, wrow, j->act + (size_t)t * j->act_bytes);
     }
 }
 
-int lv_matmul(const lv_mat *W, const float *x, float *y, int64_t n_tok, void *scratch,
-              int n_threads)
+/* Part ith of nth of the products: the weights' rows, taken as one list, split in
+ * multiples of 16 (x16) or TILE_R. In prefill a chunk of activation rows stays in L2
+ * while every weight row of this thread's share passes over it. */
+static void mm_rows(void *arg, int ith, int nth)
 {
+    const mm_job *j = arg;
+    const lv_mat *W = j->W;
+    long long lo, hi;
+    const lv_act a = {j->act, j->act_bytes,
+                      W->cols / (lv_type_info(W->type)->vec_dot_type == LV_TYPE_Q8_0 ? LV_QK : LV_QK_K), j->ad,
+                      j->as, j->as1, j->f32, j->kb, (const int8_t *)j->act};
+    int64_t total = 0;
+    for (int i = 0; i < j->nw; i++) total += j->Ws[i]->rows;
+    lv_pool_split(total, nth, ith, j->x16 ? 16 : TILE_R, &lo, &hi);
+    const int64_t chunk = j->x16 || j->tile ? TOK_CHUNK : j->n_tok;
+    for (int64_t t0 = 0; t0 < j->n_tok; t0 += chunk) {
+        const int64_t t1 = t0 + chunk < j->n_tok ? t0 + chunk : j->n_tok;
+        int64_t base = 0;
+        for (int i = 0; i < j->nw; base += j->Ws[i]->rows, i++) {
+            const int64_t r0 = lo > base ? lo - base : 0;
+            const int64_t r1 = hi - base < j->Ws[i]->rows ? hi - base : j->Ws[i]->rows;
+            if (r0 < r1) mm_part(j, &a, j->Ws[i], j->ys[i], r0, r1, t0, t1);
+        }
+    }
+}
+
+/* 1 when a and b can share one activation conversion and one dispatch. */
+static int same_class(const lv_mat *a, const lv_mat *b)
+{
+    return a->type == b->type && a->cols == b->cols && a->packed == b->packed;
+}
+
+int lv_matmul_n(const lv_mat *const *Ws, int nw, const float *x, float *const *ys, int64_t n_tok, void *scratch,
+                int n_threads)
+{
+    if (nw < 1) return 0;
+    for (int i = 1; i < nw; i++)
+        if (!same_class(Ws[0], Ws[i])) {   /* no sharing: one by one */
+            for (int k = 0; k < nw; k++)
+                if (lv_matmul_n(&Ws[k], 1, x, &ys[k], n_tok, scratch, n_threads) != 0) return -1;
+            return 0;
+        }
+    const lv_mat *W = Ws[0];
     const lv_type_traits *tr = lv_type_info(W->type);
     dot_fn dot = kernel_for(W->type);
     uint64_t ab;
     if (!tr || !dot || lv_type_row_bytes(tr->vec_dot_type, (uint64_t)W->cols, &ab) != 0) return -1;
-    mm_job j = {W, x, tr->vec_dot_type, scratch, (size_t)ab, NULL, NULL, NULL, NULL, NULL,
-                W->packed ? lv_simd_x16(W->type) : NULL, W->type == LV_TYPE_Q4_0 ? 8 : 128, y, n_tok, dot,
+    mm_job j = {W, Ws, ys, nw, x, tr->vec_dot_type, scratch, (size_t)ab, NULL, NULL, NULL, NULL, NULL,
+                W->packed ? lv_simd_x16(W->type) : NULL, W->type == LV_TYPE_Q4_0 ? 8 : 128, n_tok, dot,
                 W->packed ? NULL : tile_for(W->type), 0};
     if (W->packed && !j.x16) return -1;
     if ((j.tile || j.x16) && j.act_type == LV_TYPE_Q8_0) {
@@ -316,10 +353,17 @@ int lv_matmul(const lv_mat *W, const float *x, float *y, int64_t n_tok, void *sc
 
     /* Small products are not worth waking the workers. */
     if (n_threads > LV_POOL_MAX) n_threads = LV_POOL_MAX;
-    if ((double)W->rows * (double)W->cols * (double)n_tok < 1 << 18) n_threads = 1;
+    double work = 0;
+    for (int i = 0; i < nw; i++) work += (double)Ws[i]->rows * (double)W->cols * (double)n_tok;
+    if (work < 1 << 18) n_threads = 1;
     if (n_threads < 1) n_threads = 1;
     lv_pool_run(n_tok >= 2 * n_threads ? n_threads : 1, mm_convert, &j);
     if (j.failed) return -1;
     lv_pool_run(n_threads, mm_rows, &j);
     return 0;
+}
+
+int lv_matmul(const lv_mat *W, const float *x, float *y, int64_t n_tok, void *scratch, int n_threads)
+{
+    return lv_matmul_n(&W, 1, x, &y, n_tok, scratch, n_threads);
 }

@@ -70,4 +70,10 @@ size_t lv_matmul_scratch_bytes(int type, int64_t cols, int64_t n_tok);
 int lv_matmul(const lv_mat *W, const float *x, float *y, int64_t n_tok, void *scratch,
               int n_threads);
 
+/* Several weights applied to one input: y_i = W_i·x for i < nw. When all have the same
+ * type, cols and packing (q, k, v; gate, up) x is converted once and one dispatch splits
+ * their rows; otherwise they run one by one. Each output is what lv_matmul() gives. */
+int lv_matmul_n(const lv_mat *const *W, int nw, const float *x, float *const *y, int64_t n_tok, void *scratch,
+                int n_threads);
+
 #endif

@@ -64,7 +64,7 @@ static void check_type(int type)
             }
         }
     }
-    const lv_act a = {act, ab, nb, ad, as, NULL, NULL, NULL};
+    const lv_act a = {.q = act, .row_bytes = ab, .nb = nb, .d = ad, .s = as};
     float y4[TOK][ROWS], y1[TOK][ROWS];
     /* 4-row tiles over rows 0-7 with C = 4 then 3, row 8 alone (1 × 1 path) */
     tile(N, w, wb, 4, &a, 0, 4, &y4[0][0], ROWS);
@@ -260,6 +260,75 @@ static void exp512_accuracy(void)
 #endif
 }
 
+/* lv_matmul_n: three packed weights of different heights sharing one conversion and
+ * one row split (which crosses their boundaries on 2 threads) give exactly what three
+ * lv_matmul calls give; a mixed-type list falls back to them. */
+static void matmul_n_matches_single(void)
+{
+    if (!lv_matmul_simd() || !lv_simd_tiles_ok()) T_SKIP("no AVX-512 VNNI on this CPU");
+    const int types[] = {LV_TYPE_Q4_0, LV_TYPE_Q8_0, LV_TYPE_Q4_K, LV_TYPE_F16};
+    enum { T = 13 };
+    const int64_t rows[3] = {48, 16, 80};
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        const int type = types[ti];
+        const lv_type_traits *tr = lv_type_info(type);
+        uint64_t wb;
+        lv_type_row_bytes(type, N, &wb);
+        lv_mat m[3];
+        uint8_t *w[3], *pk[3];
+        float *x = malloc(sizeof(float) * N * T), *y1[3], *y2[3];
+        lv_error err;
+        for (int i = 0; i < N * T; i++) x[i] = nrand();
+        for (int k = 0; k < 3; k++) {
+            w[k] = malloc(wb * (size_t)rows[k]);
+            for (int64_t r = 0; r < rows[k]; r++) {
+                float row[N];
+                for (int i = 0; i < N; i++) row[i] = nrand();
+                lv_quantize_row_ref(type, row, w[k] + r * wb, N);
+            }
+            lv_mat_init(&m[k], type, N, rows[k], w[k], &err);
+            pk[k] = malloc(lv_mat_pack_bytes(&m[k]));
+            lv_mat_pack(&m[k], pk[k]);
+            y1[k] = malloc(sizeof(float) * (size_t)rows[k] * T);
+            y2[k] = malloc(sizeof(float) * (size_t)rows[k] * T);
+        }
+        void *scratch = malloc(lv_matmul_scratch_bytes(type, N, T));
+        for (int k = 0; k < 3; k++) lv_matmul(&m[k], x, y1[k], T, scratch, 2);
+        const lv_mat *ms[3] = {&m[0], &m[1], &m[2]};
+        T_CHECK(lv_matmul_n(ms, 3, x, y2, T, scratch, 2) == 0, "matmul_n");
+        int same = 1;
+        for (int k = 0; k < 3; k++) same &= memcmp(y1[k], y2[k], sizeof(float) * (size_t)rows[k] * T) == 0;
+        T_CHECK(same, "%s: lv_matmul_n differs from lv_matmul", tr->name);
+        for (int k = 0; k < 3; k++) free(w[k]), free(pk[k]), free(y1[k]), free(y2[k]);
+        free(x), free(scratch);
+    }
+    /* mixed types: F16 next to Q8_0 runs one by one, same results */
+    lv_mat a, b;
+    lv_error err;
+    uint64_t wa, wb;
+    lv_type_row_bytes(LV_TYPE_F16, N, &wa);
+    lv_type_row_bytes(LV_TYPE_Q8_0, N, &wb);
+    uint8_t *da = calloc(16, wa), *db = calloc(16, wb);
+    float row[N], *x = malloc(sizeof(float) * N * 3), ya[16 * 3], yb[16 * 3], za[16 * 3], zb[16 * 3];
+    for (int r = 0; r < 16; r++) {
+        for (int i = 0; i < N; i++) row[i] = nrand();
+        lv_quantize_row_ref(LV_TYPE_F16, row, da + r * wa, N);
+        lv_quantize_row_ref(LV_TYPE_Q8_0, row, db + r * wb, N);
+    }
+    for (int i = 0; i < N * 3; i++) x[i] = nrand();
+    lv_mat_init(&a, LV_TYPE_F16, N, 16, da, &err);
+    lv_mat_init(&b, LV_TYPE_Q8_0, N, 16, db, &err);
+    size_t sb = lv_matmul_scratch_bytes(LV_TYPE_F16, N, 3), sq = lv_matmul_scratch_bytes(LV_TYPE_Q8_0, N, 3);
+    void *scratch = malloc(sb > sq ? sb : sq);
+    lv_matmul(&a, x, ya, 3, scratch, 1);
+    lv_matmul(&b, x, yb, 3, scratch, 1);
+    const lv_mat *ms[2] = {&a, &b};
+    float *const zs[2] = {za, zb};
+    T_CHECK(lv_matmul_n(ms, 2, x, zs, 3, scratch, 1) == 0, "mixed matmul_n");
+    T_CHECK(memcmp(ya, za, sizeof ya) == 0 && memcmp(yb, zb, sizeof yb) == 0, "mixed lv_matmul_n differs");
+    free(da), free(db), free(x), free(scratch);
+}
+
 static void tiles_match_scalar(void)
 {
     if (!lv_matmul_simd() || !lv_simd_tiles_ok()) T_SKIP("no AVX-512 VNNI on this CPU");
@@ -278,6 +347,7 @@ int main(void)
 {
     T_RUN(act_conversions_match_scalar);
     T_RUN(exp512_accuracy);
+    T_RUN(matmul_n_matches_single);
     T_RUN(tiles_match_scalar);
     T_RUN(matmul_tiles_match_scalar);
     T_RUN(x16_matches_scalar_exactly);
