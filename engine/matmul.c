@@ -133,11 +133,22 @@ size_t lv_mat_pack_bytes(const lv_mat *m)
     return lv_simd_x16_bytes(m->type, m->rows, m->cols);
 }
 
-void lv_mat_pack(lv_mat *m, void *dst)
+void lv_mat_pack_rows(const lv_mat *m, void *dst, int64_t r0, int64_t nr)
 {
-    lv_simd_pack_x16(m->type, m->data, m->row_bytes, m->rows, m->cols, dst);
+    lv_simd_pack_x16(m->type, (const uint8_t *)m->data + (size_t)r0 * m->row_bytes, m->row_bytes, nr, m->cols,
+                     (uint8_t *)dst + (size_t)(r0 / 16) * lv_simd_x16_bytes(m->type, 16, m->cols));
+}
+
+void lv_mat_use_packed(lv_mat *m, void *dst)
+{
     m->data = dst;
     m->packed = 1;
+}
+
+void lv_mat_pack(lv_mat *m, void *dst)
+{
+    lv_mat_pack_rows(m, dst, 0, m->rows);
+    lv_mat_use_packed(m, dst);
 }
 
 /* Scratch layout: the converted activation rows, then (for Q8_0 activations, when a
@@ -211,18 +222,17 @@ static void mm_convert(void *arg, int ith, int nth)
                              j->as + t * nb * 8, j->as1 + t * nb, j->off);
             continue;
         }
+        if (j->f32) {   /* the f16 rounding straight into the kernel's layout (lv_act.f32) */
+            const int64_t ts = t - t % 8, w = j->n_tok - ts < 8 ? j->n_tok - ts : 8;
+            lv_simd_act_f16_x16(j->x + t * j->W->cols, j->W->cols, j->f32 + ts * j->W->cols + (t - ts), w);
+            continue;
+        }
         if (j->kb && tiles_on()) {
             lv_simd_act_q8_K(j->x + t * j->W->cols, j->W->cols, (lv_block_q8_K *)row,
                              j->kb + t * (j->W->cols / LV_QK_K) * 4);
             continue;
         }
         if (lv_quantize_act(j->act_type, j->x + t * j->W->cols, row, j->W->cols) != 0) j->failed = 1;
-        if (j->f32) {   /* tile-interleaved (quant_simd.h: lv_act.f32) */
-            const uint16_t *h = (const uint16_t *)row;
-            const int64_t ts = t - t % 8, w = j->n_tok - ts < 8 ? j->n_tok - ts : 8;
-            float *dst = j->f32 + ts * j->W->cols + (t - ts);
-            for (int64_t i = 0; i < j->W->cols; i++) dst[i * w] = lv_fp16_to_fp32(h[i]);
-        }
         if (j->kb) {
             const lv_block_q8_K *b = (const lv_block_q8_K *)row;
             const int64_t nbk = j->W->cols / LV_QK_K;

@@ -45,6 +45,11 @@ size_t lv_mat_pack_bytes(const lv_mat *m);
 /* Repacks m into dst (lv_mat_pack_bytes(m) bytes, owned by the caller, who keeps it
  * alive while m is used) and points m at it. */
 void lv_mat_pack(lv_mat *m, void *dst);
+/* The same in steps, so a loader can drop each slice's source pages as it goes: rows
+ * r0 … r0+nr-1 (r0 a multiple of 16; nr too, or the rest) into their place in dst,
+ * m unchanged; then lv_mat_use_packed() points m at dst. */
+void lv_mat_pack_rows(const lv_mat *m, void *dst, int64_t r0, int64_t nr);
+void lv_mat_use_packed(lv_mat *m, void *dst);
 
 /* SIMD kernels are used when the CPU has them (and $LV_NO_SIMD is unset); 0 forces
  * the scalar reference everywhere, 1 returns to automatic choice. Not thread-safe:

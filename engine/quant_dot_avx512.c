@@ -311,6 +311,24 @@ TGT void lv_simd_act_q8_0_x16(const float *x, int64_t n, int8_t *qs, float *d, i
     }
 }
 
+/* F16 activations for the x16 kernel: dst[i·stride] = x[i] rounded to f16 (F16C, to
+ * nearest even, the bits lv_quantize_act gives), as f32. */
+TGT void lv_simd_act_f16_x16(const float *x, int64_t n, float *dst, int64_t stride)
+{
+    int64_t i = 0;
+    float tmp[16];
+    for (; i + 16 <= n; i += 16) {
+        const __m512 r = _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        if (stride == 1) {
+            _mm512_storeu_ps(dst + i, r);
+            continue;
+        }
+        _mm512_storeu_ps(tmp, r);
+        for (int k = 0; k < 16; k++) dst[(i + k) * stride] = tmp[k];
+    }
+    for (; i < n; i++) dst[i * stride] = _cvtsh_ss(_cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT));
+}
+
 /* Bit-identical to lv_quantize_act_q8_K (the first value of largest magnitude sets
  * the scale -127/mx; RNE; clamp at 127; bsums per 16), plus the x16 pairs (quant_simd.h:
  * lv_act.kb) of each super-block. */
@@ -697,6 +715,7 @@ void lv_simd_act_q8_0(const float *x, int64_t n, lv_block_q8_0 *y, float *d, int
 void lv_simd_act_q8_K(const float *x, int64_t n, lv_block_q8_K *y, int32_t *kb) { (void)x; (void)n; (void)y; (void)kb; }
 void lv_simd_act_q8_0_x16(const float *x, int64_t n, int8_t *qs, float *d, int32_t *s1, int64_t stride,
                           int32_t off) { (void)x; (void)n; (void)qs; (void)d; (void)s1; (void)stride; (void)off; }
+void lv_simd_act_f16_x16(const float *x, int64_t n, float *dst, int64_t stride) { (void)x; (void)n; (void)dst; (void)stride; }
 lv_tile_fn lv_simd_tile(int wtype) { (void)wtype; return NULL; }
 lv_x16_fn lv_simd_x16(int wtype) { (void)wtype; return NULL; }
 

@@ -89,6 +89,9 @@ void lv_simd_act_q8_K(const float *x, int64_t n, lv_block_q8_K *y, int32_t *kb);
  * with its f32 scale at d[i·stride] and -off × its sum at s1[i·stride] (lv_act.qt). */
 void lv_simd_act_q8_0_x16(const float *x, int64_t n, int8_t *qs, float *d, int32_t *s1, int64_t stride,
                           int32_t off);
+/* F16 rows for the F16 x16 kernel: value i rounded to f16, as f32, at dst[i·stride]
+ * (lv_act.f32). */
+void lv_simd_act_f16_x16(const float *x, int64_t n, float *dst, int64_t stride);
 
 /* 1 when the CPU runs the kernels below. */
 int lv_simd_tiles_ok(void);
