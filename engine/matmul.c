@@ -1,6 +1,7 @@
 /* engine/matmul.c — quantized mat-vec / mat-mat through per-type dot kernels. */
 #include "engine/matmul.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "engine/pool.h"
@@ -200,6 +201,7 @@ typedef struct {
     dot_fn dot;
     lv_tile_fn tile;
     int failed;
+    atomic_llong next;     /* the next work item of mm_rows */
 } mm_job;
 
 /* Part ith of nth of the activation conversion: rows split evenly. */
@@ -260,7 +262,7 @@ static void mm_convert(void *arg, int ith, int nth)
     }
 }
 
-enum { TILE_R = 4, TILE_C = 4, TOK_CHUNK = 64, X16_C = 8 };
+enum { TILE_R = 4, TILE_C = 4, TOK_CHUNK = 64, X16_C = 8, ROW_ITEM = 64 /* a multiple of 16 and TILE_R */ };
 
 /* Rows [lo, hi) of weight W (output y) for activation rows [t0, t1): the x16, tile or
  * plain loop. */
@@ -299,12 +301,22 @@ static void mm_part(const mm_job *j, const lv_act *a, const lv_mat *W, float *y,
     }
 }
 
-/* Part ith of nth of the products: the weights' rows, taken as one list, split in
- * multiples of 16 (x16) or TILE_R. In prefill a chunk of activation rows stays in L2
- * while every weight row of this thread's share passes over it. */
+/* Rows [lo, hi) of the weights taken as one list, for activation rows [t0, t1). */
+static void mm_span(const mm_job *j, const lv_act *a, int64_t lo, int64_t hi, int64_t t0, int64_t t1)
+{
+    int64_t base = 0;
+    for (int i = 0; i < j->nw; base += j->Ws[i]->rows, i++) {
+        const int64_t r0 = lo > base ? lo - base : 0;
+        const int64_t r1 = hi - base < j->Ws[i]->rows ? hi - base : j->Ws[i]->rows;
+        if (r0 < r1) mm_part(j, a, j->Ws[i], j->ys[i], r0, r1, t0, t1);
+    }
+}
+
+/* Part ith of nth of the products. In prefill a chunk of activation rows stays in L2
+ * while the weight rows pass over it. */
 static void mm_rows(void *arg, int ith, int nth)
 {
-    const mm_job *j = arg;
+    mm_job *j = arg;
     const lv_mat *W = j->W;
     long long lo, hi;
     const lv_act a = {j->act, j->act_bytes,
@@ -312,16 +324,22 @@ static void mm_rows(void *arg, int ith, int nth)
                       j->as, j->as1, j->f32, j->kb, (const int8_t *)j->act};
     int64_t total = 0;
     for (int i = 0; i < j->nw; i++) total += j->Ws[i]->rows;
-    lv_pool_split(total, nth, ith, j->x16 ? 16 : TILE_R, &lo, &hi);
-    const int64_t chunk = j->x16 || j->tile ? TOK_CHUNK : j->n_tok;
-    for (int64_t t0 = 0; t0 < j->n_tok; t0 += chunk) {
-        const int64_t t1 = t0 + chunk < j->n_tok ? t0 + chunk : j->n_tok;
-        int64_t base = 0;
-        for (int i = 0; i < j->nw; base += j->Ws[i]->rows, i++) {
-            const int64_t r0 = lo > base ? lo - base : 0;
-            const int64_t r1 = hi - base < j->Ws[i]->rows ? hi - base : j->Ws[i]->rows;
-            if (r0 < r1) mm_part(j, &a, j->Ws[i], j->ys[i], r0, r1, t0, t1);
-        }
+    if (!j->x16 && !j->tile) {   /* scalar kernels: an even split */
+        lv_pool_split(total, nth, ith, 1, &lo, &hi);
+        mm_span(j, &a, lo, hi, 0, j->n_tok);
+        return;
+    }
+    /* Items of ROW_ITEM rows × one chunk of TOK_CHUNK activation rows, chunk by chunk,
+       handed out by a counter: a thread slowed by its neighbours on the host takes
+       fewer, and no thread waits on a fixed half. Every output is still computed by
+       the same kernel call, whoever runs it. */
+    const int64_t n_rb = (total + ROW_ITEM - 1) / ROW_ITEM, n_tc = (j->n_tok + TOK_CHUNK - 1) / TOK_CHUNK;
+    for (;;) {
+        const int64_t it = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
+        if (it >= n_rb * n_tc) break;
+        const int64_t t0 = it / n_rb * TOK_CHUNK, r0 = it % n_rb * ROW_ITEM;
+        mm_span(j, &a, r0, r0 + ROW_ITEM < total ? r0 + ROW_ITEM : total, t0,
+                t0 + TOK_CHUNK < j->n_tok ? t0 + TOK_CHUNK : j->n_tok);
     }
 }
 
@@ -348,7 +366,7 @@ int lv_matmul_n(const lv_mat *const *Ws, int nw, const float *x, float *const *y
     if (!tr || !dot || lv_type_row_bytes(tr->vec_dot_type, (uint64_t)W->cols, &ab) != 0) return -1;
     mm_job j = {W, Ws, ys, nw, x, tr->vec_dot_type, scratch, (size_t)ab, NULL, NULL, NULL, NULL, NULL,
                 W->packed ? lv_simd_x16(W->type) : NULL, W->type == LV_TYPE_Q4_0 ? 8 : 128, n_tok, dot,
-                W->packed ? NULL : tile_for(W->type), 0};
+                W->packed ? NULL : tile_for(W->type), 0, 0};
     if (W->packed && !j.x16) return -1;
     if ((j.tile || j.x16) && j.act_type == LV_TYPE_Q8_0) {
         const size_t nbt = (size_t)n_tok * (size_t)(W->cols / LV_QK);
