@@ -67,7 +67,7 @@ struct lv_llama_ctx {
     float *kt;                      /* [n_threads][head_dim][kt_ld] one KV head's keys as
                                        f32, transposed (AVX-512 attention), or NULL */
     int32_t kt_ld;                  /* n_ctx rounded up to 64 */
-    float *rope_cs;                 /* [head_dim] cos, sin pairs for one position */
+    float *rope_cs;                 /* [n_threads][head_dim] cos, sin pairs for one position */
     void  *scratch;                 /* matmul activation conversion */
     float *logits;                  /* [n_logits][n_vocab] */
     /* Snapshot fast path: the last snapshot saved or restored here, and the lowest
@@ -820,7 +820,7 @@ lv_llama_ctx *lv_llama_ctx_new(const lv_llama *m, int32_t n_ctx, int32_t n_batch
         c->scores = lv_malloc(sizeof(float) * QT_MAX * (size_t)c->kt_ld * (size_t)c->n_threads);
         if (attn512_ok(hp))
             c->kt = lv_malloc(sizeof(float) * (size_t)hp->head_dim * (size_t)c->kt_ld * (size_t)c->n_threads);
-        c->rope_cs = lv_malloc(sizeof(float) * (size_t)hp->head_dim);
+        c->rope_cs = lv_malloc(sizeof(float) * (size_t)hp->head_dim * (size_t)c->n_threads);
         c->scratch = lv_malloc(scratch ? scratch : 1);
         c->logits = lv_malloc(sizeof(float) * (size_t)n_logits * (size_t)hp->n_vocab);
     }
@@ -1015,6 +1015,83 @@ static void attend_part(void *arg, int ith, int nth)
     }
 }
 
+/* The row-wise steps between matmuls, split over rows on the pool in prefill (each
+ * row's arithmetic is the same whoever runs it):
+ *   EW_NORM          xn = attn_norm(x)
+ *   EW_ADD_NORM      x += tmp (the previous layer's FFN), then xn = attn_norm(x)
+ *   EW_ROPE_KV       RoPE on q and k, k and v to the f16 cache
+ *   EW_ADD_NORM_FFN  x += tmp (attention output), then xn = ffn_norm(x)
+ *   EW_SWIGLU        gate = silu(gate)·up */
+enum { EW_NORM, EW_ADD_NORM, EW_ROPE_KV, EW_ADD_NORM_FFN, EW_SWIGLU };
+
+typedef struct {
+    lv_llama_ctx *c;
+    int op;
+    int32_t l, nb;
+} rows_job;
+
+static void rows_part(void *arg, int ith, int nth)
+{
+    const rows_job *j = arg;
+    lv_llama_ctx *c = j->c;
+    const lv_llama_hparams *hp = &c->m->hp;
+    const layer_w *L = &c->m->layers[j->l];
+    const int32_t E = hp->n_embd, KV = hp->n_embd_kv, F = hp->n_ff, hd = hp->head_dim;
+    long long lo, hi;
+    lv_pool_split(j->nb, nth, ith, 1, &lo, &hi);
+    for (int32_t b = (int32_t)lo; b < (int32_t)hi; b++) {
+        float *x = c->x + (size_t)b * E, *xn = c->xn + (size_t)b * E, *t = c->tmp + (size_t)b * E;
+        switch (j->op) {
+        case EW_ADD_NORM:
+        case EW_ADD_NORM_FFN:
+            for (int32_t i = 0; i < E; i++) x[i] += t[i];
+            /* fall through */
+        case EW_NORM:
+            rmsnorm(xn, x, j->op == EW_ADD_NORM_FFN ? L->ffn_norm : L->attn_norm, E, hp->eps);
+            break;
+        case EW_ROPE_KV: {
+            const int32_t pos = c->n_past + b;
+            uint16_t *Kc = c->k_cache + ((size_t)j->l * (size_t)c->n_ctx + (size_t)pos) * (size_t)KV;
+            uint16_t *Vc = c->v_cache + ((size_t)j->l * (size_t)c->n_ctx + (size_t)pos) * (size_t)KV;
+            float *cs = c->rope_cs + (size_t)ith * (size_t)hd;
+            rope_table(cs, pos, hd, hp->rope_base, hp->freq_scale);
+            rope_apply(c->q + (size_t)b * E, cs, hp->n_head, hd);
+            rope_apply(c->k + (size_t)b * KV, cs, hp->n_head_kv, hd);
+#ifdef HAVE_X86_KERNELS
+            if (c->kt) {
+                to_f16_512(Kc, c->k + (size_t)b * KV, KV);
+                to_f16_512(Vc, c->v + (size_t)b * KV, KV);
+                break;
+            }
+#endif
+            for (int32_t i = 0; i < KV; i++) {
+                Kc[i] = lv_fp32_to_fp16(c->k[(size_t)b * KV + i]);
+                Vc[i] = lv_fp32_to_fp16(c->v[(size_t)b * KV + i]);
+            }
+            break;
+        }
+        case EW_SWIGLU: {
+            float *g = c->gate + (size_t)b * F;
+            const float *u = c->up + (size_t)b * F;
+#ifdef HAVE_X86_KERNELS
+            if (c->kt) {
+                swiglu512(g, u, (size_t)F);
+                break;
+            }
+#endif
+            for (int32_t i = 0; i < F; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+            break;
+        }
+        }
+    }
+}
+
+static void rows_run(lv_llama_ctx *c, int op, int32_t l, int32_t nb)
+{
+    rows_job j = {c, op, l, nb};
+    lv_pool_run(nb >= 2 * c->n_threads ? c->n_threads : 1, rows_part, &j);
+}
+
 /* One chunk of nb ≤ n_batch rows at positions n_past … n_past+nb-1; c->x ([nb][n_embd])
  * already holds the input rows. out_rows > 0: the logits of the last out_rows rows go
  * to c->logits rows out_off … out_off+out_rows-1 ([n_vocab] each). n_past is not
@@ -1023,61 +1100,33 @@ static int eval_chunk(lv_llama_ctx *c, int32_t nb, int32_t out_rows, int32_t out
 {
     const lv_llama *m = c->m;
     const lv_llama_hparams *hp = &m->hp;
-    const int32_t E = hp->n_embd, KV = hp->n_embd_kv, F = hp->n_ff, hd = hp->head_dim;
+    const int32_t E = hp->n_embd, KV = hp->n_embd_kv;
     const int nt = c->n_threads;
     int rc = 0;
 
     for (int32_t l = 0; l < hp->n_layer; l++) {
         const layer_w *L = &m->layers[l];
-        for (int32_t b = 0; b < nb; b++)
-            rmsnorm(c->xn + (size_t)b * E, c->x + (size_t)b * E, L->attn_norm, E, hp->eps);
+        /* the previous layer's FFN output joins the residual here, row by row */
+        rows_run(c, l > 0 ? EW_ADD_NORM : EW_NORM, l, nb);
         const lv_mat *qkv[3] = {&L->wq, &L->wk, &L->wv};
         float *const qkv_out[3] = {c->q, c->k, c->v};
         rc |= lv_matmul_n(qkv, 3, c->xn, qkv_out, nb, c->scratch, nt);
         add_bias(c->q, L->bq, nb, E);
         add_bias(c->k, L->bk, nb, KV);
         add_bias(c->v, L->bv, nb, KV);
-        uint16_t *Kc = c->k_cache + (size_t)l * (size_t)c->n_ctx * (size_t)KV;
-        uint16_t *Vc = c->v_cache + (size_t)l * (size_t)c->n_ctx * (size_t)KV;
-        for (int32_t b = 0; b < nb; b++) {
-            const int32_t pos = c->n_past + b;
-            rope_table(c->rope_cs, pos, hd, hp->rope_base, hp->freq_scale);
-            rope_apply(c->q + (size_t)b * E, c->rope_cs, hp->n_head, hd);
-            rope_apply(c->k + (size_t)b * KV, c->rope_cs, hp->n_head_kv, hd);
-#ifdef HAVE_X86_KERNELS
-            if (c->kt) {
-                to_f16_512(Kc + (size_t)pos * KV, c->k + (size_t)b * KV, KV);
-                to_f16_512(Vc + (size_t)pos * KV, c->v + (size_t)b * KV, KV);
-                continue;
-            }
-#endif
-            for (int32_t i = 0; i < KV; i++) {
-                Kc[(size_t)pos * KV + i] = lv_fp32_to_fp16(c->k[(size_t)b * KV + i]);
-                Vc[(size_t)pos * KV + i] = lv_fp32_to_fp16(c->v[(size_t)b * KV + i]);
-            }
-        }
+        rows_run(c, EW_ROPE_KV, l, nb);
         attn_job aj = {c, l, nb};
         lv_pool_run(nt, attend_part, &aj);
         rc |= lv_matmul(&L->wo, c->att, c->tmp, nb, c->scratch, nt);
         add_bias(c->tmp, L->bo, nb, E);
-        for (size_t i = 0; i < (size_t)nb * E; i++) c->x[i] += c->tmp[i];
-
-        for (int32_t b = 0; b < nb; b++)
-            rmsnorm(c->xn + (size_t)b * E, c->x + (size_t)b * E, L->ffn_norm, E, hp->eps);
+        rows_run(c, EW_ADD_NORM_FFN, l, nb);
         const lv_mat *gu[2] = {&L->gate, &L->up};
         float *const gu_out[2] = {c->gate, c->up};
         rc |= lv_matmul_n(gu, 2, c->xn, gu_out, nb, c->scratch, nt);
-#ifdef HAVE_X86_KERNELS
-        if (c->kt) swiglu512(c->gate, c->up, (size_t)nb * F);
-        else
-#endif
-        for (size_t i = 0; i < (size_t)nb * F; i++) {
-            const float g = c->gate[i];
-            c->gate[i] = g / (1.0f + expf(-g)) * c->up[i];
-        }
+        rows_run(c, EW_SWIGLU, l, nb);
         rc |= lv_matmul(&L->down, c->gate, c->tmp, nb, c->scratch, nt);
-        for (size_t i = 0; i < (size_t)nb * E; i++) c->x[i] += c->tmp[i];
     }
+    for (size_t i = 0; i < (size_t)nb * E; i++) c->x[i] += c->tmp[i];
     if (out_rows > 0) {
         const int32_t first = nb - out_rows;
         for (int32_t b = 0; b < out_rows; b++)
