@@ -329,6 +329,11 @@ static void mm_rows(void *arg, int ith, int nth)
         mm_span(j, &a, lo, hi, 0, j->n_tok);
         return;
     }
+    if (j->n_tok < X16_C) {   /* decode: one contiguous stream per thread suits the prefetchers */
+        lv_pool_split(total, nth, ith, 16, &lo, &hi);
+        mm_span(j, &a, lo, hi, 0, j->n_tok);
+        return;
+    }
     /* Items of ROW_ITEM rows × one chunk of TOK_CHUNK activation rows, chunk by chunk,
        handed out by a counter: a thread slowed by its neighbours on the host takes
        fewer, and no thread waits on a fixed half. Every output is still computed by
