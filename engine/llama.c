@@ -283,6 +283,7 @@ TGT_ATT static void softmax_probs(float *s, int32_t n)
                               _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_mul_ps(_mm512_maskz_loadu_ps(tail, s + j), iv),
                                                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
 }
+
 /* g[i] = silu(g[i])·u[i] for i < n, with lv_exp512 for e^-g. */
 TGT_ATT static void swiglu512(float *g, const float *u, size_t n)
 {
@@ -306,7 +307,6 @@ TGT_ATT static void to_f16_512(uint16_t *dst, const float *src, int32_t n)
     for (; i < n; i++) dst[i] = lv_fp32_to_fp16(src[i]);
 }
 #endif
-
 
 /* 1 when the AVX-512 attention path runs for this model (CPU and head size). */
 static int attn512_ok(const lv_llama_hparams *hp)
@@ -488,6 +488,14 @@ static int get_mat(const lv_gguf *g, const char *name, int64_t cols, int64_t row
     return 0;
 }
 
+/* The seven weight matrices of a layer, in the order the forward pass reads them. */
+enum { LAYER_MATS = 7 };
+static void layer_mats(layer_w *L, lv_mat **ws)
+{
+    lv_mat *all[LAYER_MATS] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->gate, &L->up, &L->down};
+    memcpy(ws, all, sizeof all);
+}
+
 /* Gives the whole pages inside [p, p+n) of the file mapping back (MADV_DONTNEED: they
  * are read again from the file if touched). */
 static void drop_pages(const uint8_t *p, size_t n)
@@ -509,32 +517,28 @@ static int pack_weight(lv_llama *m, lv_mat *w, lv_error *err)
     m->arena_used += (bytes + 63) & ~(size_t)63;
     const uint8_t *old = w->data;
     int was_owned = 0;
-    for (int i = 0; i < m->n_owned; i++) was_owned |= m->owned[i] == old;
-    if (!was_owned) {
-        /* pack 256 rows at a time and drop their file pages as we go, so the peak
-           resident size is the weights plus one slice, not plus the largest tensor */
-        for (int64_t r0 = 0; r0 < w->rows; r0 += 256) {
-            const int64_t nr = w->rows - r0 < 256 ? w->rows - r0 : 256;
-            const uint8_t *src = old + (size_t)r0 * w->row_bytes;
-            lv_mat_pack_rows(w, buf, r0, nr);
-            drop_pages(src, (size_t)nr * w->row_bytes);
-        }
-        lv_mat_use_packed(w, buf);
-    } else {
-        lv_mat_pack(w, buf);
-    }
     for (int i = 0; i < m->n_owned; i++)
-        if (m->owned[i] == old) {
-            lv_free(m->owned[i]);
+        if (m->owned[i] == old) {   /* a re-quantized buffer: freed once repacked */
+            was_owned = 1;
             m->owned[i] = NULL;
         }
-    if (!was_owned) {
-        drop_pages(old, (size_t)w->rows * w->row_bytes);   /* the pages two slices shared */
-        lv_span *d = lv_realloc(m->dropped, sizeof *d * (size_t)(m->n_dropped + 1));
-        if (!d) return lv_errorf(err, "out of memory repacking weights");
-        m->dropped = d;
-        m->dropped[m->n_dropped++] = (lv_span){old, (size_t)w->rows * w->row_bytes};
+    /* 256 rows at a time, file pages dropped as we go, so the peak resident size is
+       the weights plus one slice, not plus the largest tensor */
+    for (int64_t r0 = 0; r0 < w->rows; r0 += 256) {
+        const int64_t nr = w->rows - r0 < 256 ? w->rows - r0 : 256;
+        lv_mat_pack_rows(w, buf, r0, nr);
+        if (!was_owned) drop_pages(old + (size_t)r0 * w->row_bytes, (size_t)nr * w->row_bytes);
     }
+    lv_mat_use_packed(w, buf);
+    if (was_owned) {
+        lv_free((void *)old);
+        return 0;
+    }
+    /* dropped again at the end of loading (lv_llama_load) */
+    lv_span *d = lv_realloc(m->dropped, sizeof *d * (size_t)(m->n_dropped + 1));
+    if (!d) return lv_errorf(err, "out of memory repacking weights");
+    m->dropped = d;
+    m->dropped[m->n_dropped++] = (lv_span){old, (size_t)w->rows * w->row_bytes};
     return 0;
 }
 
@@ -712,9 +716,9 @@ lv_llama *lv_llama_load(const lv_gguf *g, const lv_llama_opts *opts, lv_error *e
         if (hp->tied_output) m->output = m->tok_embd;
         else if (requant(m, &m->output, t, "output.weight", err) != 0) goto fail;
         for (int32_t l = 0; l < hp->n_layer; l++) {
-            layer_w *L = &m->layers[l];
-            lv_mat *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->gate, &L->up, &L->down};
-            for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) {
+            lv_mat *ws[LAYER_MATS];
+            layer_mats(&m->layers[l], ws);
+            for (size_t i = 0; i < LAYER_MATS; i++) {
                 snprintf(name, sizeof name, "layer %d weight %zu", l, i);
                 if (requant(m, ws[i], t, name, err) != 0) goto fail;
             }
@@ -727,9 +731,9 @@ lv_llama *lv_llama_load(const lv_gguf *g, const lv_llama_opts *opts, lv_error *e
     {
         size_t total = hp->tied_output ? 0 : (lv_mat_pack_bytes(&m->output) + 63) & ~(size_t)63;
         for (int32_t l = 0; l < hp->n_layer; l++) {
-            layer_w *L = &m->layers[l];
-            const lv_mat *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->gate, &L->up, &L->down};
-            for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) total += (lv_mat_pack_bytes(ws[i]) + 63) & ~(size_t)63;
+            lv_mat *ws[LAYER_MATS];
+            layer_mats(&m->layers[l], ws);
+            for (size_t i = 0; i < LAYER_MATS; i++) total += (lv_mat_pack_bytes(ws[i]) + 63) & ~(size_t)63;
         }
         if (total) {
             const uintptr_t hpg = (uintptr_t)2 << 20;
@@ -749,9 +753,9 @@ lv_llama *lv_llama_load(const lv_gguf *g, const lv_llama_opts *opts, lv_error *e
     }
     if (!hp->tied_output && pack_weight(m, &m->output, err) != 0) goto fail;
     for (int32_t l = 0; l < hp->n_layer; l++) {
-        layer_w *L = &m->layers[l];
-        lv_mat *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->gate, &L->up, &L->down};
-        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++)
+        lv_mat *ws[LAYER_MATS];
+        layer_mats(&m->layers[l], ws);
+        for (size_t i = 0; i < LAYER_MATS; i++)
             if (pack_weight(m, ws[i], err) != 0) goto fail;
     }
     if (own_vectors(m, err) != 0) goto fail;

@@ -186,6 +186,7 @@ typedef struct {
     const lv_mat *const *Ws;
     float *const *ys;
     int nw;
+    int64_t rows_total;    /* Σ of the weights' rows */
     const float *x;        /* [n_tok][W->cols] f32 input */
     int act_type;
     uint8_t *act;          /* [n_tok][act_bytes] converted activations */
@@ -213,52 +214,21 @@ static void mm_convert(void *arg, int ith, int nth)
     const int64_t nb = j->W->cols / LV_QK;
     for (int64_t t = lo; t < hi; t++) {
         uint8_t *row = j->act + (size_t)t * j->act_bytes;
-        if (j->ad && j->x16) {   /* interleaved by tiles of 8 rows (lv_act.qt) */
-            const int64_t ts = t - t % 8, w = j->n_tok - ts < 8 ? j->n_tok - ts : 8, e = ts * nb + (t - ts);
-            lv_simd_act_q8_0_x16(j->x + t * j->W->cols, j->W->cols, (int8_t *)j->act + e * 32, j->ad + e,
-                                 j->as1 + e, w, j->off);
-            continue;
-        }
-        if (j->ad && tiles_on()) {   /* the same bytes and side data in one SIMD pass */
-            lv_simd_act_q8_0(j->x + t * j->W->cols, j->W->cols, (lv_block_q8_0 *)row, j->ad + t * nb,
-                             j->as + t * nb * 8, j->as1 + t * nb, j->off);
-            continue;
-        }
-        if (j->f32) {   /* the f16 rounding straight into the kernel's layout (lv_act.f32) */
-            const int64_t ts = t - t % 8, w = j->n_tok - ts < 8 ? j->n_tok - ts : 8;
-            lv_simd_act_f16_x16(j->x + t * j->W->cols, j->W->cols, j->f32 + ts * j->W->cols + (t - ts), w);
-            continue;
-        }
-        if (j->kb && tiles_on()) {
-            lv_simd_act_q8_K(j->x + t * j->W->cols, j->W->cols, (lv_block_q8_K *)row,
-                             j->kb + t * (j->W->cols / LV_QK_K) * 4);
-            continue;
-        }
-        if (lv_quantize_act(j->act_type, j->x + t * j->W->cols, row, j->W->cols) != 0) j->failed = 1;
-        if (j->kb) {
-            const lv_block_q8_K *b = (const lv_block_q8_K *)row;
-            const int64_t nbk = j->W->cols / LV_QK_K;
-            for (int64_t i = 0; i < nbk; i++)
-                for (int p = 0; p < 4; p++) {
-                    const int16_t s0 = (int16_t)(b[i].bsums[4 * p] + b[i].bsums[4 * p + 1]);
-                    const int16_t s1 = (int16_t)(b[i].bsums[4 * p + 2] + b[i].bsums[4 * p + 3]);
-                    j->kb[(t * nbk + i) * 4 + p] = (int32_t)((uint32_t)(uint16_t)s0 | (uint32_t)(uint16_t)s1 << 16);
-                }
-        }
-        if (j->ad) {
-            const lv_block_q8_0 *b = (const lv_block_q8_0 *)row;
-            for (int64_t i = 0; i < nb; i++) {
-                j->ad[t * nb + i] = lv_fp16_to_fp32(b[i].d);
-                int32_t sum = 0;
-                for (int l = 0; l < 8; l++) {
-                    const int8_t *q = b[i].qs + 4 * l;
-                    const int32_t s4 = q[0] + q[1] + q[2] + q[3];
-                    j->as[(t * nb + i) * 8 + l] = j->off * s4;
-                    sum += s4;
-                }
-                j->as1[t * nb + i] = -j->off * sum;
-            }
-        }
+        const float *x = j->x + t * j->W->cols;
+        /* the tile and x16 kernels run only where their SIMD conversions do */
+        const int64_t ts = t - t % 8, w = j->n_tok - ts < 8 ? j->n_tok - ts : 8;   /* its tile of 8 */
+        if (j->ad && j->x16)   /* interleaved by tiles of 8 rows (lv_act.q) */
+            lv_simd_act_q8_0_x16(x, j->W->cols, (int8_t *)j->act + (ts * nb + t - ts) * 32, j->ad + ts * nb + t - ts,
+                                 j->as1 + ts * nb + t - ts, w, j->off);
+        else if (j->ad)   /* the same bytes and side data in one pass */
+            lv_simd_act_q8_0(x, j->W->cols, (lv_block_q8_0 *)row, j->ad + t * nb, j->as + t * nb * 8,
+                             j->as1 + t * nb, j->off);
+        else if (j->f32)   /* the f16 rounding straight into the kernel's layout (lv_act.f32) */
+            lv_simd_act_f16_x16(x, j->W->cols, j->f32 + ts * j->W->cols + (t - ts), w);
+        else if (j->kb)
+            lv_simd_act_q8_K(x, j->W->cols, (lv_block_q8_K *)row, j->kb + t * (j->W->cols / LV_QK_K) * 4);
+        else if (lv_quantize_act(j->act_type, x, row, j->W->cols) != 0)
+            j->failed = 1;
     }
 }
 
@@ -274,7 +244,7 @@ static void mm_part(const mm_job *j, const lv_act *a, const lv_mat *W, float *y,
         const size_t group_bytes = lv_simd_x16_bytes(W->type, 16, W->cols);
         /* each 16-row group passes over the chunk's activation rows (in L2), 8 at a
            time; t stays a multiple of 8 and nc the width of its tile of 8, as the
-           interleaved activations (lv_act.qt, .f32) need */
+           interleaved activations (lv_act.q, .f32) need */
         for (int64_t o = lo; o < hi; o += 16)
             for (int64_t t = t0; t < t1; t += X16_C) {
                 const int nc = t1 - t < X16_C ? (int)(t1 - t) : X16_C;
@@ -321,15 +291,11 @@ static void mm_rows(void *arg, int ith, int nth)
     long long lo, hi;
     const lv_act a = {j->act, j->act_bytes,
                       W->cols / (lv_type_info(W->type)->vec_dot_type == LV_TYPE_Q8_0 ? LV_QK : LV_QK_K), j->ad,
-                      j->as, j->as1, j->f32, j->kb, (const int8_t *)j->act};
-    int64_t total = 0;
-    for (int i = 0; i < j->nw; i++) total += j->Ws[i]->rows;
-    if (!j->x16 && !j->tile) {   /* scalar kernels: an even split */
-        lv_pool_split(total, nth, ith, 1, &lo, &hi);
-        mm_span(j, &a, lo, hi, 0, j->n_tok);
-        return;
-    }
-    if (j->n_tok < X16_C) {   /* decode: one contiguous stream per thread suits the prefetchers */
+                      j->as, j->as1, j->f32, j->kb};
+    const int64_t total = j->rows_total;
+    if ((!j->x16 && !j->tile) || j->n_tok < X16_C) {
+        /* scalar kernels, and decode: one contiguous share per thread (in decode one
+           stream each, which suits the prefetchers) */
         lv_pool_split(total, nth, ith, 16, &lo, &hi);
         mm_span(j, &a, lo, hi, 0, j->n_tok);
         return;
@@ -369,7 +335,7 @@ int lv_matmul_n(const lv_mat *const *Ws, int nw, const float *x, float *const *y
     dot_fn dot = kernel_for(W->type);
     uint64_t ab;
     if (!tr || !dot || lv_type_row_bytes(tr->vec_dot_type, (uint64_t)W->cols, &ab) != 0) return -1;
-    mm_job j = {W, Ws, ys, nw, x, tr->vec_dot_type, scratch, (size_t)ab, NULL, NULL, NULL, NULL, NULL,
+    mm_job j = {W, Ws, ys, nw, 0, x, tr->vec_dot_type, scratch, (size_t)ab, NULL, NULL, NULL, NULL, NULL,
                 W->packed ? lv_simd_x16(W->type) : NULL, W->type == LV_TYPE_Q4_0 ? 8 : 128, n_tok, dot,
                 W->packed ? NULL : tile_for(W->type), 0, 0};
     if (W->packed && !j.x16) return -1;
@@ -386,9 +352,8 @@ int lv_matmul_n(const lv_mat *const *Ws, int nw, const float *x, float *const *y
 
     /* Small products are not worth waking the workers. */
     if (n_threads > LV_POOL_MAX) n_threads = LV_POOL_MAX;
-    double work = 0;
-    for (int i = 0; i < nw; i++) work += (double)Ws[i]->rows * (double)W->cols * (double)n_tok;
-    if (work < 1 << 18) n_threads = 1;
+    for (int i = 0; i < nw; i++) j.rows_total += Ws[i]->rows;
+    if ((double)j.rows_total * (double)W->cols * (double)n_tok < 1 << 18) n_threads = 1;
     if (n_threads < 1) n_threads = 1;
     lv_pool_run(n_tok >= 2 * n_threads ? n_threads : 1, mm_convert, &j);
     if (j.failed) return -1;

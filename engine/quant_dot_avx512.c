@@ -298,7 +298,7 @@ TGT void lv_simd_act_q8_0(const float *x, int64_t n, lv_block_q8_0 *y, float *d,
     }
 }
 
-/* The x16 kernels' interleaved form (lv_act.qt): block i's quants at qs + i·stride·32,
+/* The x16 kernels' interleaved form (lv_act.q): block i's quants at qs + i·stride·32,
  * its f32 scale at d[i·stride], -off × its sum at s1[i·stride]. */
 TGT void lv_simd_act_q8_0_x16(const float *x, int64_t n, int8_t *qs, float *d, int32_t *s1, int64_t stride,
                               int32_t off)
@@ -403,7 +403,7 @@ TGT512 INL void x16_legacy(const int WT, const int C, int64_t nb, const uint8_t 
     for (int c = 0; c < C; c++) acc[c] = _mm512_setzero_ps();
     const __m512i m4 = _mm512_set1_epi8(15);
     /* the tile of C rows starting at t0, interleaved: block b of row t0 + c is entry b·C + c */
-    const int8_t *qt = a->qt + (size_t)t0 * (size_t)nb * 32;
+    const int8_t *qt = (const int8_t *)a->q + (size_t)t0 * (size_t)nb * 32;
     const float *dt = a->d + (size_t)t0 * (size_t)nb;
     const int32_t *st = a->s1 + (size_t)t0 * (size_t)nb;
     for (int64_t b = 0; b < nb; b++, w += gb, qt += 32 * C, dt += C, st += C) {

@@ -21,21 +21,22 @@
 
 /* Converted activations with per-block side data, built once per matmul. */
 typedef struct {
-    const uint8_t *q;        /* [n_tok][row_bytes] rows in the weight's vec_dot_type */
+    const uint8_t *q;        /* [n_tok][row_bytes] rows in the weight's vec_dot_type; for the
+                                Q4_0 / Q8_0 x16 kernels the Q8_0 quants interleaved by tiles of
+                                8 rows like f32 below: block b of row t is entry e = ts·nb +
+                                b·w + t - ts, its quants at q + 32·e, its scale d[e], its sum
+                                s1[e] */
     size_t         row_bytes;
     int64_t        nb;       /* blocks per row (32 values for Q8_0, 256 for Q8_K) */
-    const float   *d;        /* [n_tok][nb] Q8_0 block scales as f32 (NULL for Q8_K; x16: see qt) */
+    const float   *d;        /* [n_tok][nb] Q8_0 block scales as f32 (NULL for Q8_K; x16: see q) */
     const int32_t *s;        /* [n_tok][nb][8] Q8_0 blocks: the weight type's offset (8 for
                                 Q4_0, 128 for Q8_0) × Σ of each 4 consecutive quants */
-    const int32_t *s1;       /* [n_tok][nb] -(the same offset) × Σ of the block's 32 quants (x16: see qt) */
+    const int32_t *s1;       /* [n_tok][nb] -(the same offset) × Σ of the block's 32 quants (x16: see q) */
     const float   *f32;      /* F16 rows as f32 (x16 path), interleaved by tiles of 8 rows so
                                 that a tile's values of one column are adjacent: row t, value
                                 k at [ts·n + k·w + t - ts], ts = t - t % 8, w = min(8, n_tok - ts) */
     const int32_t *kb;       /* Q8_K rows: [n_tok][nb][4] int16 pairs (b_2p, b_2p+1), b_s the
                                 Σ of the 32 quants of sub-block s */
-    const int8_t  *qt;       /* Q8_0 rows for the Q4_0 / Q8_0 x16 kernels, interleaved by tiles of 8
-                                rows like f32 above: block b of row t is entry e = ts·nb + b·w +
-                                t - ts, its quants at qt + 32·e, its scale d[e], its sum s1[e] */
 } lv_act;
 
 /* y[c·ys + r] = dot(weight row r, activation row t0 + c) for r < nr, c < nc.
@@ -86,7 +87,7 @@ void lv_simd_act_q8_0(const float *x, int64_t n, lv_block_q8_0 *y, float *d, int
                       int32_t off);
 void lv_simd_act_q8_K(const float *x, int64_t n, lv_block_q8_K *y, int32_t *kb);
 /* The same Q8_0 quants for the Q4_0 / Q8_0 x16 kernels, block i to qs + i·stride·32
- * with its f32 scale at d[i·stride] and -off × its sum at s1[i·stride] (lv_act.qt). */
+ * with its f32 scale at d[i·stride] and -off × its sum at s1[i·stride] (lv_act.q). */
 void lv_simd_act_q8_0_x16(const float *x, int64_t n, int8_t *qs, float *d, int32_t *s1, int64_t stride,
                           int32_t off);
 /* F16 rows for the F16 x16 kernel: value i rounded to f16, as f32, at dst[i·stride]
