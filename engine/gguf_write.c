@@ -93,7 +93,7 @@ int lv_gguf_w_u32(lv_gguf_writer *w, const char *key, uint32_t v, lv_error *err)
 {
     if (begin(w, key, LV_GGUF_UINT32, err)) return -1;
     if (strcmp(key, "general.alignment") == 0) {
-        if (v == 0 || (v & (v - 1)) || v > (1u << 20)) return lv_errorf(err, "bad alignment %u", v);
+        if (v < 8 || (v & (v - 1)) || v > (1u << 20)) return lv_errorf(err, "bad alignment %u (a power of two, 8 to 2^20)", v);   /* what the reader accepts */
         w->alignment = v;
     }
     put_u32(&w->kv, v);

@@ -229,7 +229,7 @@ typedef struct {
     uint32_t elem_type;                 /* override the array's element type */
     uint64_t arr_count;                 /* override the array's count */
     int      nested, dup_key, dup_tensor, empty_key;
-    int      align_mode;                /* 1: alignment 0, 2: 3, 3: 2^31, 4: as i32 */
+    int      align_mode;                /* 1: alignment 0, 2: 3, 3: 2^31, 4: as i32, 5: 4 */
     uint32_t n_dims;                    /* for the first tensor (set flag below) */
     int      set_n_dims;
     uint64_t ne0, ne1;                  /* for the first tensor */
@@ -269,7 +269,7 @@ static raw build(const knobs *k)
     if (k->align_mode) {
         rstr(&r, "general.alignment");
         if (k->align_mode == 4) { ru32(&r, 5); ru32(&r, 32); }
-        else { ru32(&r, 4); ru32(&r, k->align_mode == 1 ? 0 : k->align_mode == 2 ? 3 : 0x80000000u); }
+        else { ru32(&r, 4); ru32(&r, k->align_mode == 1 ? 0 : k->align_mode == 2 ? 3 : k->align_mode == 5 ? 4 : 0x80000000u); }
     }
     /* tensor 0: F32 [8, 4] at 0; tensor 1: Q4_0 [32, 2] at 128 */
     rstr(&r, "a.weight");
@@ -373,6 +373,7 @@ static void test_malformed_corpus(void)
         {.name = "alignment 3", .align_mode = 2},
         {.name = "alignment 2^31", .align_mode = 3},
         {.name = "alignment as i32", .align_mode = 4},
+        {.name = "alignment 4 (not a multiple of 8)", .align_mode = 5},
         {.name = "n_dims 0", .set_n_dims = 1, .n_dims = 0},
         {.name = "n_dims 5", .set_n_dims = 1, .n_dims = 5},
         {.name = "n_dims 255", .set_n_dims = 1, .n_dims = 255},
