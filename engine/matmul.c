@@ -203,6 +203,9 @@ typedef struct {
     lv_tile_fn tile;
     int failed;
     atomic_llong next;     /* the next work item of mm_rows */
+    /* decode: per thread its share's remaining items [lo, hi) packed as lo | hi << 32,
+       one cache line each (the owner takes from the front, a thief from the back) */
+    struct { _Alignas(64) atomic_ullong lohi; } share[LV_POOL_MAX];
 } mm_job;
 
 /* Part ith of nth of the activation conversion: rows split evenly. */
@@ -232,7 +235,8 @@ static void mm_convert(void *arg, int ith, int nth)
     }
 }
 
-enum { TILE_R = 4, TILE_C = 4, TOK_CHUNK = 64, X16_C = 8, ROW_ITEM = 64 /* a multiple of 16 and TILE_R */ };
+enum { TILE_R = 4, TILE_C = 4, TOK_CHUNK = 64, X16_C = 8, ROW_ITEM = 64 /* a multiple of 16 and TILE_R */,
+       DEC_ITEM = 64 /* decode rows per item, a multiple of 16 */ };
 
 /* Rows [lo, hi) of weight W (output y) for activation rows [t0, t1): the x16, tile or
  * plain loop. */
@@ -293,11 +297,29 @@ static void mm_rows(void *arg, int ith, int nth)
                       W->cols / (lv_type_info(W->type)->vec_dot_type == LV_TYPE_Q8_0 ? LV_QK : LV_QK_K), j->ad,
                       j->as, j->as1, j->f32, j->kb};
     const int64_t total = j->rows_total;
-    if ((!j->x16 && !j->tile) || j->n_tok < X16_C) {
-        /* scalar kernels, and decode: one contiguous share per thread (in decode one
-           stream each, which suits the prefetchers) */
+    if (!j->x16 && !j->tile) {   /* scalar kernels: one contiguous share per thread */
         lv_pool_split(total, nth, ith, 16, &lo, &hi);
         mm_span(j, &a, lo, hi, 0, j->n_tok);
+        return;
+    }
+    if (j->n_tok < X16_C) {
+        /* Decode: each thread streams its own contiguous share front to back (one stream
+           each suits the prefetchers); a thread done early takes items from the back of
+           the others' shares, so a thread slowed by the host does not hold up the token. */
+        for (int k = 0; k < nth; k++) {
+            atomic_ullong *s = &j->share[(ith + k) % nth].lohi;
+            unsigned long long v = atomic_load_explicit(s, memory_order_relaxed);
+            for (;;) {
+                const unsigned long long l = v & 0xffffffffu, h = v >> 32;
+                if (l >= h) break;
+                const unsigned long long nv = k == 0 ? v + 1 : l | (h - 1) << 32;
+                if (!atomic_compare_exchange_weak_explicit(s, &v, nv, memory_order_relaxed, memory_order_relaxed))
+                    continue;
+                const int64_t r0 = (int64_t)(k == 0 ? l : h - 1) * DEC_ITEM;
+                mm_span(j, &a, r0, r0 + DEC_ITEM < total ? r0 + DEC_ITEM : total, 0, j->n_tok);
+                v = atomic_load_explicit(s, memory_order_relaxed);
+            }
+        }
         return;
     }
     /* Items of ROW_ITEM rows × one chunk of TOK_CHUNK activation rows, chunk by chunk,
@@ -337,7 +359,7 @@ int lv_matmul_n(const lv_mat *const *Ws, int nw, const float *x, float *const *y
     if (!tr || !dot || lv_type_row_bytes(tr->vec_dot_type, (uint64_t)W->cols, &ab) != 0) return -1;
     mm_job j = {W, Ws, ys, nw, 0, x, tr->vec_dot_type, scratch, (size_t)ab, NULL, NULL, NULL, NULL, NULL,
                 W->packed ? lv_simd_x16(W->type) : NULL, W->type == LV_TYPE_Q4_0 ? 8 : 128, n_tok, dot,
-                W->packed ? NULL : tile_for(W->type), 0, 0};
+                W->packed ? NULL : tile_for(W->type), 0, 0, {{0}}};
     if (W->packed && !j.x16) return -1;
     if ((j.tile || j.x16) && j.act_type == LV_TYPE_Q8_0) {
         const size_t nbt = (size_t)n_tok * (size_t)(W->cols / LV_QK);
@@ -357,6 +379,14 @@ int lv_matmul_n(const lv_mat *const *Ws, int nw, const float *x, float *const *y
     if (n_threads < 1) n_threads = 1;
     lv_pool_run(n_tok >= 2 * n_threads ? n_threads : 1, mm_convert, &j);
     if (j.failed) return -1;
+    if (n_tok < X16_C && (j.x16 || j.tile)) {   /* decode shares in items (mm_rows) */
+        const long long items = (j.rows_total + DEC_ITEM - 1) / DEC_ITEM;
+        for (int i = 0; i < n_threads; i++) {
+            long long lo, hi;
+            lv_pool_split(items, n_threads, i, 1, &lo, &hi);
+            atomic_init(&j.share[i].lohi, (unsigned long long)lo | (unsigned long long)hi << 32);
+        }
+    }
     lv_pool_run(n_threads, mm_rows, &j);
     return 0;
 }
