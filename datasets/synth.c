@@ -163,6 +163,7 @@ static int zipf_combo(const plan_ctx *c, suite_rng *r)
 
 /* Partner combos co-occur by construction: ranks 2k and 2k+1 are partners. */
 static int partner(const plan_ctx *c, int combo) { return c->by_rank[c->rank[combo] ^ 1]; }
+_Static_assert(SUITE_SHAPE_COUNT % 2 == 0, "partners pair the shapes of one colour");
 
 /* ======================================================================== */
 /* Planners                                                                  */
@@ -240,11 +241,11 @@ static int plan_objects(const plan_ctx *c, int image, scene *sc)
         neg = partner(c, pos);
         from = "partner";
     } else if (kind == 2) {
-        /* Partner present: the most popular absent look-alike (same shape, then colour). */
+        /* Partner present: the most popular absent look-alike (same colour, then shape). */
         for (int pass = 0; pass < 2 && neg < 0; pass++)
             for (int k = 0; k < N_COMBO && neg < 0; k++) {
                 int cb = c->by_rank[k];
-                int same = pass == 0 ? cb / N_COLOR == pos / N_COLOR : cb % N_COLOR == pos % N_COLOR;
+                int same = pass == 0 ? cb % N_COLOR == pos % N_COLOR : cb / N_COLOR == pos / N_COLOR;
                 if (same && !has_combo(sc, cb)) neg = cb, from = "look-alike";
             }
     }
@@ -345,7 +346,8 @@ static const kind_row kinds[] = {
      "One word per image at a ladder of capital heights (6-64 px); read the word.",
      {"exact", "anls", NULL}, 1, 1, text_ladder, LADDER_N(text_ladder), plan_text},
     {"object-size", "yesno", "{question}\nAnswer the question using a single word or phrase.",
-     "Shapes at a ladder of sizes (4-96 px) with POPE-style yes/no probes (random, popular, adversarial negatives).",
+     "Shapes at a ladder of sizes (4-96 px) with POPE-style yes/no probes (random, popular, adversarial negatives; "
+     "an adversarial one co-occurs with the asked shape and has its colour).",
      {"yesno", NULL, NULL}, 2, 0, object_ladder, LADDER_N(object_ladder), plan_objects},
     {"count", "vqa", "{question}\nAnswer the question using a single number.",
      "1-8 copies of one shape among distractors, at a ladder of sizes (8-48 px); count them.",
@@ -410,13 +412,39 @@ static int ctx_init(plan_ctx *c, const suite_make_opts *o, const kind_row *k, lv
     suite_rng r;
     memset(c, 0, sizeof *c);
     c->seed = o->seed;
-    /* Popularity: a seeded shuffle of the combos; rank 0 is the most popular. */
-    for (int i = 0; i < N_COMBO; i++) c->by_rank[i] = i;
+    /* Popularity: ranks 2k and 2k+1 are partners (they co-occur, partner()), and
+       partners share a colour: the adversarial negative, POPE's co-occurring object,
+       is then also a look-alike that only its shape tells apart, so an image reduced
+       until shapes blur loses it while colour alone still answers the rest. Seeded:
+       the shapes of each colour shuffled into pairs, the pairs shuffled into ranks,
+       then which of a pair ranks first. Rank 0 is the most popular. */
     suite_rng_seed(&r, suite_mix(o->seed, str_seed("popularity")));
-    for (int i = N_COMBO - 1; i > 0; i--) {
-        int j = (int)suite_rng_below(&r, (uint32_t)i + 1), t = c->by_rank[i];
-        c->by_rank[i] = c->by_rank[j];
-        c->by_rank[j] = t;
+    int pairs[N_COMBO / 2][2], np = 0;
+    for (int col = 0; col < N_COLOR; col++) {
+        int sh[SUITE_SHAPE_COUNT];
+        for (int i = 0; i < SUITE_SHAPE_COUNT; i++) sh[i] = i;
+        for (int i = SUITE_SHAPE_COUNT - 1; i > 0; i--) {
+            int j = (int)suite_rng_below(&r, (uint32_t)i + 1), t = sh[i];
+            sh[i] = sh[j];
+            sh[j] = t;
+        }
+        for (int i = 0; i + 1 < SUITE_SHAPE_COUNT; i += 2, np++) {
+            pairs[np][0] = sh[i] * N_COLOR + col;
+            pairs[np][1] = sh[i + 1] * N_COLOR + col;
+        }
+    }
+    for (int i = np - 1; i > 0; i--) {
+        int j = (int)suite_rng_below(&r, (uint32_t)i + 1);
+        for (int e = 0; e < 2; e++) {
+            int t = pairs[i][e];
+            pairs[i][e] = pairs[j][e];
+            pairs[j][e] = t;
+        }
+    }
+    for (int i = 0; i < np; i++) {
+        int f = (int)suite_rng_below(&r, 2);
+        c->by_rank[2 * i] = pairs[i][f];
+        c->by_rank[2 * i + 1] = pairs[i][!f];
     }
     for (int i = 0; i < N_COMBO; i++) c->rank[c->by_rank[i]] = i;
     if (k->needs_font && !(c->font = suite_font_load(o->font ? o->font : SUITE_DEFAULT_FONT, err))) return -1;

@@ -198,7 +198,7 @@ static int name_slot(const char *names[64], int *n, const char *name)
 }
 
 /* POPE's negatives: popular ones are frequent objects, adversarial (partner) ones
- * co-occur with the asked object, random ones do neither. */
+ * co-occur with the asked object (and share its colour), random ones do neither. */
 static void check_negative_kinds(cJSON **v, int n)
 {
     const char *names[64];
@@ -220,6 +220,12 @@ static void check_negative_kinds(cJSON **v, int n)
         if (k < 0) continue;
         int ip = name_slot(names, &nn, str(my, "asked")), ineg = name_slot(names, &nn, str(mn, "asked"));
         sum[k][0] += co[ip][ineg];
+        /* a partner is a look-alike: the same colour (the first word), another shape */
+        if (k == 2) {
+            const char *pa = str(my, "asked"), *na = str(mn, "asked"), *sp = strchr(pa, ' ');
+            T_CHECK(sp && strncmp(pa, na, (size_t)(sp - pa + 1)) == 0 && strcmp(pa, na) != 0,
+                    "partner negative %s of %s: not the same colour", na, pa);
+        }
         sum[k][1] += freq[ineg];
         cnt[k]++;
     }
@@ -257,6 +263,19 @@ static void test_object_size_pope_balance(void)
     T_EQ_INT(cats[2], 100);
     T_CHECK(sizes >= 100, "detail sizes cycle through the ladder (%d runs)", sizes);
     check_negative_kinds(v, n);
+    /* Colour alone must not answer the suite, or its accuracy cannot fall with the
+       resolution (colour survives any reduction): a reader of colours only says yes
+       when some present object has the asked colour. */
+    int right = 0;
+    for (int i = 0; i < n; i++) {
+        const cJSON *meta = cJSON_GetObjectItem(v[i], "meta"), *p;
+        const char *asked = str(meta, "asked"), *sp = strchr(asked, ' ');
+        int colour_seen = 0;
+        cJSON_ArrayForEach(p, cJSON_GetObjectItem(meta, "present"))
+            colour_seen |= sp && strncmp(p->valuestring, asked, (size_t)(sp - asked + 1)) == 0;
+        right += colour_seen == (strcmp(str(v[i], "label"), "yes") == 0);
+    }
+    T_CHECK(right <= n * 80 / 100, "a colour-only reader answers %d of %d", right, n);
     free_lines(v, n);
 }
 
