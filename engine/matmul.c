@@ -206,6 +206,7 @@ typedef struct {
     /* decode: per thread its share's remaining items [lo, hi) packed as lo | hi << 32,
        one cache line each (the owner takes from the front, a thief from the back) */
     struct { _Alignas(64) atomic_ullong lohi; } share[LV_POOL_MAX];
+    int n_shares;          /* shares set up (the pool may run fewer threads) */
 } mm_job;
 
 /* Part ith of nth of the activation conversion: rows split evenly. */
@@ -306,8 +307,8 @@ static void mm_rows(void *arg, int ith, int nth)
         /* Decode: each thread streams its own contiguous share front to back (one stream
            each suits the prefetchers); a thread done early takes items from the back of
            the others' shares, so a thread slowed by the host does not hold up the token. */
-        for (int k = 0; k < nth; k++) {
-            atomic_ullong *s = &j->share[(ith + k) % nth].lohi;
+        for (int k = 0; k < j->n_shares; k++) {
+            atomic_ullong *s = &j->share[(ith + k) % j->n_shares].lohi;
             unsigned long long v = atomic_load_explicit(s, memory_order_relaxed);
             for (;;) {
                 const unsigned long long l = v & 0xffffffffu, h = v >> 32;
@@ -359,7 +360,7 @@ int lv_matmul_n(const lv_mat *const *Ws, int nw, const float *x, float *const *y
     if (!tr || !dot || lv_type_row_bytes(tr->vec_dot_type, (uint64_t)W->cols, &ab) != 0) return -1;
     mm_job j = {W, Ws, ys, nw, 0, x, tr->vec_dot_type, scratch, (size_t)ab, NULL, NULL, NULL, NULL, NULL,
                 W->packed ? lv_simd_x16(W->type) : NULL, W->type == LV_TYPE_Q4_0 ? 8 : 128, n_tok, dot,
-                W->packed ? NULL : tile_for(W->type), 0, 0, {{0}}};
+                W->packed ? NULL : tile_for(W->type), 0, 0, {{0}}, 0};
     if (W->packed && !j.x16) return -1;
     if ((j.tile || j.x16) && j.act_type == LV_TYPE_Q8_0) {
         const size_t nbt = (size_t)n_tok * (size_t)(W->cols / LV_QK);
@@ -381,6 +382,7 @@ int lv_matmul_n(const lv_mat *const *Ws, int nw, const float *x, float *const *y
     if (j.failed) return -1;
     if (n_tok < X16_C && (j.x16 || j.tile)) {   /* decode shares in items (mm_rows) */
         const long long items = (j.rows_total + DEC_ITEM - 1) / DEC_ITEM;
+        j.n_shares = n_threads;
         for (int i = 0; i < n_threads; i++) {
             long long lo, hi;
             lv_pool_split(items, n_threads, i, 1, &lo, &hi);

@@ -343,11 +343,53 @@ static void matmul_tiles_match_scalar(void)
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) check_matmul(types[i]);
 }
 
+/* Decode (fewer than 8 rows) shares the rows out in items that a thread done early
+ * takes from the back of the others' shares: any thread count gives the same bits as
+ * one thread, every row written (outputs start as NaN), the last item partial. */
+static void decode_shares_any_threads(void)
+{
+    if (!lv_matmul_simd() || !lv_simd_tiles_ok()) T_SKIP("no AVX-512 VNNI on this CPU");
+    const int types[] = {LV_TYPE_Q4_0, LV_TYPE_Q8_0, LV_TYPE_Q4_K, LV_TYPE_Q6_K};
+    enum { R = 1040, T = 3 };   /* 16 items of 64 rows and one of 16; > 2^18 products */
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        const int type = types[ti];
+        const lv_type_traits *tr = lv_type_info(type);
+        uint64_t wb;
+        lv_type_row_bytes(type, N, &wb);
+        uint8_t *w = malloc(wb * R);
+        float *x = malloc(sizeof(float) * N * T), *y1 = malloc(sizeof(float) * R * T),
+              *y2 = malloc(sizeof(float) * R * T), row[N];
+        for (int r = 0; r < R; r++) {
+            for (int i = 0; i < N; i++) row[i] = nrand();
+            lv_quantize_row_ref(type, row, w + r * wb, N);
+        }
+        for (int i = 0; i < N * T; i++) x[i] = nrand();
+        lv_mat m;
+        lv_error err;
+        T_CHECK(lv_mat_init(&m, type, N, R, w, &err) == 0, "mat init");
+        uint8_t *pk = lv_mat_pack_bytes(&m) ? malloc(lv_mat_pack_bytes(&m)) : NULL;
+        if (pk) lv_mat_pack(&m, pk);
+        void *scratch = malloc(lv_matmul_scratch_bytes(type, N, T));
+        for (int nt = 1; nt <= T; nt++) {
+            T_CHECK(lv_matmul(&m, x, y1, nt, scratch, 1) == 0, "matmul");
+            static const int threads[] = {2, 3, 5, 8};
+            for (size_t k = 0; k < sizeof threads / sizeof threads[0]; k++) {
+                for (int i = 0; i < R * nt; i++) y2[i] = NAN;
+                T_CHECK(lv_matmul(&m, x, y2, nt, scratch, threads[k]) == 0, "matmul");
+                T_CHECK(memcmp(y1, y2, sizeof(float) * (size_t)R * (size_t)nt) == 0,
+                        "%s%s, %d rows: %d threads differ from one", tr->name, pk ? " packed" : "", nt, threads[k]);
+            }
+        }
+        free(w), free(x), free(y1), free(y2), free(pk), free(scratch);
+    }
+}
+
 int main(void)
 {
     T_RUN(act_conversions_match_scalar);
     T_RUN(exp512_accuracy);
     T_RUN(matmul_n_matches_single);
+    T_RUN(decode_shares_any_threads);
     T_RUN(tiles_match_scalar);
     T_RUN(matmul_tiles_match_scalar);
     T_RUN(x16_matches_scalar_exactly);
