@@ -94,6 +94,28 @@ static void check_type(int type)
     free(w), free(act), free(x), free(ad), free(as);
 }
 
+/* n random values (malloc). */
+static float *rand_vec(size_t n)
+{
+    float *x = malloc(sizeof(float) * n);
+    for (size_t i = 0; i < n; i++) x[i] = nrand();
+    return x;
+}
+
+/* rows × N random values, quantized row by row by the reference quantizer; *wb = bytes
+ * per row. */
+static uint8_t *rand_weights(int type, int rows, uint64_t *wb)
+{
+    float row[N];
+    lv_type_row_bytes(type, N, wb);
+    uint8_t *w = malloc(*wb * (size_t)rows);
+    for (int r = 0; r < rows; r++) {
+        for (int i = 0; i < N; i++) row[i] = nrand();
+        lv_quantize_row_ref(type, row, w + r * *wb, N);
+    }
+    return w;
+}
+
 /* lv_matmul with the tile kernels against lv_matmul with the scalar oracle, and
  * one thread against two (bit-identical). */
 static void check_matmul(int type)
@@ -101,15 +123,9 @@ static void check_matmul(int type)
     enum { R = 70, T = 11 };
     const lv_type_traits *tr = lv_type_info(type);
     uint64_t wb;
-    lv_type_row_bytes(type, N, &wb);
-    uint8_t *w = malloc(wb * R);
-    float *x = malloc(sizeof(float) * N * T), *y1 = malloc(sizeof(float) * R * T),
-          *y2 = malloc(sizeof(float) * R * T), *yr = malloc(sizeof(float) * R * T);
-    for (int r = 0; r < R; r++) {
-        for (int i = 0; i < N; i++) x[i] = nrand();
-        lv_quantize_row_ref(type, x, w + r * wb, N);
-    }
-    for (int i = 0; i < N * T; i++) x[i] = nrand();
+    uint8_t *w = rand_weights(type, R, &wb);
+    float *x = rand_vec(N * T), *y1 = malloc(sizeof(float) * R * T), *y2 = malloc(sizeof(float) * R * T),
+          *yr = malloc(sizeof(float) * R * T);
     lv_mat m;
     lv_error err;
     T_CHECK(lv_mat_init(&m, type, N, R, w, &err) == 0, "mat init");
@@ -355,15 +371,8 @@ static void decode_shares_any_threads(void)
         const int type = types[ti];
         const lv_type_traits *tr = lv_type_info(type);
         uint64_t wb;
-        lv_type_row_bytes(type, N, &wb);
-        uint8_t *w = malloc(wb * R);
-        float *x = malloc(sizeof(float) * N * T), *y1 = malloc(sizeof(float) * R * T),
-              *y2 = malloc(sizeof(float) * R * T), row[N];
-        for (int r = 0; r < R; r++) {
-            for (int i = 0; i < N; i++) row[i] = nrand();
-            lv_quantize_row_ref(type, row, w + r * wb, N);
-        }
-        for (int i = 0; i < N * T; i++) x[i] = nrand();
+        uint8_t *w = rand_weights(type, R, &wb);
+        float *x = rand_vec(N * T), *y1 = malloc(sizeof(float) * R * T), *y2 = malloc(sizeof(float) * R * T);
         lv_mat m;
         lv_error err;
         T_CHECK(lv_mat_init(&m, type, N, R, w, &err) == 0, "mat init");
