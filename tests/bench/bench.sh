@@ -90,7 +90,8 @@ awk -v P="$P" -v N="$N" -v T="$T" -v out="$OUT" -v shape="$SHAPE" '
     for (r = 1; r <= maxr; r++)
       if ((o SUBSEP r) in v && (l SUBSEP r) in v && v[l SUBSEP r] > 0) {
         a[++n] = v[o SUBSEP r] / v[l SUBSEP r]; list = list (n > 1 ? ", " : "") sprintf("%.3f", a[n]) }
-    MED = n ? med(a, n) : 0; list = "[" list "]"
+    if (n) MED = med(a, n); else { MED = 0; lo = 0; hi = 0 }
+    list = "[" list "]"
   }
   { k = $1 SUBSEP $2 SUBSEP $4; if ($5 == "") next; sum[k] += $5; cnt[k]++; v[k SUBSEP $3] = $5; if ($3 > maxr) maxr = $3
     if (!($2 in seen)) { seen[$2] = 1; order[++nt] = $2 } }
