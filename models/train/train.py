@@ -21,7 +21,11 @@ its own process, handing over model.pt, see train.sh):
     label noise), starting from a seeded comparator (seed_circuit) that takes the
     yes/no task off its plateau;
   1 ground the vision encoder: per-token dense labels (combos, ink, letters from the
-    generator's boxes) and classification heads (presence, word, counts);
+    generator's boxes) and classification heads (presence, word, counts); with
+    --dense, most of each batch comes from crowded scenes (dense_main.c: 6-16 objects
+    per image, so most image tokens show one) and --factor adds a per-token softmax
+    over the shape and over the colour of the one object a token shows (or none):
+    the binary losses alone taught colour and never shape;
   2 align the projector (encoder and decoder frozen): regress its output onto the
     clean symbolic rows stage 0 taught the decoder to read;
   3 projector + decoder on the instruction probes with the encoder's real features.
@@ -236,6 +240,61 @@ class Data:
                 self.easy_idx[k] = idx[d >= np.median(d)]
 
 
+def _dense_chunk(args):
+    tool, work, n, seed, size = args
+    lab = os.path.join(work, f"dense-{seed}-{n}.jsonl")
+    p = subprocess.Popen([tool, lab, str(n), str(seed)], stdout=subprocess.PIPE)
+    fr = SRC * SRC * 3
+    imgs = np.empty((n, size, size, 3), np.uint8)
+    for i in range(n):
+        buf = p.stdout.read(fr)
+        assert len(buf) == fr, "dense: short frame"
+        # as load_image: PIL bicubic to the native size
+        imgs[i] = np.asarray(Image.frombytes("RGB", (SRC, SRC), buf).resize((size, size), Image.BICUBIC))
+    if p.wait():
+        raise RuntimeError(f"{tool} failed")
+    with open(lab) as f:
+        objs = [json.loads(line)["objs"] for line in f]
+    return imgs, objs
+
+
+def add_dense(data, tool, work, n, seed0, size, jobs, chunk=2000):
+    """Appends n crowded grounding scenes (dense_main.c) to data's grounding arrays
+    (images, dense/present labels); they carry no probes, so only stage 1 sees them.
+    Returns the index of the first one."""
+    cache = os.path.join(work, f"dense-{seed0}-{n}-{size}")
+    if os.path.exists(cache + ".json"):
+        imgs = np.load(cache + ".npy", mmap_mode="r")
+        objs = json.load(open(cache + ".json"))
+    else:
+        todo = [(tool, work, min(chunk, n - s), seed0 + s // chunk, size) for s in range(0, n, chunk)]
+        with ThreadPoolExecutor(jobs) as ex:   # the tool and PIL's resize release the GIL
+            parts = list(ex.map(_dense_chunk, todo))
+        imgs = np.concatenate([p[0] for p in parts])
+        objs = [o for p in parts for o in p[1]]
+        np.save(cache + ".npy", imgs)
+        with open(cache + ".json", "w") as f:
+            json.dump(objs, f)
+    g = size // 14
+    dense = np.zeros((len(imgs), g * g, N_DENSE), np.uint8)
+    present = np.zeros((len(imgs), 36), np.float32)
+    for i, ob in enumerate(objs):
+        for cb, x0, y0, x1, y1 in ob:
+            dense[i, :, cb] |= patch_cover((x0, y0, x1, y1), g, SRC)
+            present[i, cb] = 1
+    first = len(data.images)
+    m = len(imgs)
+    data.images = np.concatenate([data.images, imgs])
+    data.dense = np.concatenate([data.dense, dense])
+    data.dmask = np.concatenate([data.dmask, np.ones(m, np.float32)])
+    data.present = np.concatenate([data.present, present])
+    data.pmask = np.concatenate([data.pmask, np.ones((m, 36), np.float32)])
+    data.word = np.concatenate([data.word, np.full(m, -100, np.int64)])
+    data.count = np.concatenate([data.count, np.full((m, 36), -100, np.int64)])
+    data.img_kind = list(data.img_kind) + ["dense"] * m
+    return first
+
+
 def make_suites(gen, work, seed0, plan, jobs):
     """plan: {kind: (n_chunks, n_per_chunk)}; returns [(kind, dir)]."""
     todo = []
@@ -250,6 +309,43 @@ def make_suites(gen, work, seed0, plan, jobs):
 
 
 # ---------------------------------------------------------------------------- model
+
+# Debian's torch 1.13 multiplies float32 matrices with its generic BLAS fallback
+# (BLAS_INFO=generic: ~23 GFLOP/s, one thread); oneDNN, which it also carries, is ~8x
+# faster on the same products. On the CPU every nn.Linear goes through oneDNN (forward
+# and both backward products), which makes a ViT step 2.5x faster.
+def _mm_t(a, b):   # a @ b.T
+    return torch._C._nn.mkldnn_linear(a.contiguous().to_mkldnn(), b.contiguous()).to_dense()
+
+
+class _OneDnnLinear(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, w, b):
+        ctx.save_for_backward(x, w)
+        ctx.has_bias = b is not None
+        y = _mm_t(x.reshape(-1, x.shape[-1]), w)
+        if b is not None:
+            y = y + b
+        return y.view(*x.shape[:-1], w.shape[0])
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        g2, x2 = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
+        gx = _mm_t(g2, w.t()).view(x.shape) if ctx.needs_input_grad[0] else None
+        gw = _mm_t(g2.t(), x2.t()) if ctx.needs_input_grad[1] else None
+        return gx, gw, g2.sum(0) if ctx.has_bias and ctx.needs_input_grad[2] else None
+
+
+def use_onednn_linear():
+    if not (torch.backends.mkldnn.is_available() and hasattr(torch._C._nn, "mkldnn_linear")):
+        return False
+    plain = nn.Linear.forward
+    nn.Linear.forward = lambda self, x: (_OneDnnLinear.apply(x, self.weight, self.bias)
+                                         if x.device.type == "cpu" and x.dtype == torch.float32
+                                         and x.numel() else plain(self, x))
+    return True
+
 
 def attention(q, k, v, causal=False):
     if hasattr(F, "scaled_dot_product_attention"):
@@ -363,6 +459,11 @@ class TinyLlava(nn.Module):
         self.g_ln = nn.LayerNorm(2 * d)
         self.g_word = nn.Linear(2 * d, n_words)
         self.g_count = nn.Linear(2 * d, 36 * 9)
+        # per token, factorized: the shape and the colour of the one object it shows, or
+        # none (class 6); a softmax per token, so telling the shapes of one colour apart
+        # is the task itself rather than one term among 63 binary ones
+        self.g_shape = nn.Linear(d, 7)
+        self.g_colour = nn.Linear(d, 7)
         # symbolic image rows (stage 0; not exported): a vector per dense channel
         self.sym_v = nn.Parameter(torch.randn(N_DENSE, c["t_dim"]) * 0.02)
         self.sym_bg = nn.Parameter(torch.randn(c["t_dim"]) * 0.02)
@@ -522,7 +623,28 @@ def ground_loss(model, feats, data, imgs, dev):
     cn = torch.from_numpy(data.count[imgs]).to(dev)
     lc = F.cross_entropy(cnt.float().reshape(-1, 9), cn.reshape(-1), ignore_index=-100) \
         if (cn >= 0).any() else pres.sum() * 0
+    # the other heads at this weight: with the gradient clipped to norm 1, their large
+    # losses (the word head's stays near ln 100 for long) would otherwise shrink the
+    # shape signal to nothing
+    lp, lw, lc = FACTOR["bce"] * lp, FACTOR["bce"] * lw, FACTOR["bce"] * lc
+    if FACTOR["w"] > 0:
+        # the token's one object (exactly one combo covers it), or none; several: no label
+        dc = dt[..., :36]
+        n = dc.sum(-1)
+        cb = dc.argmax(-1)
+        none = n == 0
+        sh = torch.where(none, torch.full_like(cb, 6), cb // 6)
+        co = torch.where(none, torch.full_like(cb, 6), cb % 6)
+        bad = (n > 1) | (dm[:, None] == 0)
+        sh, co = sh.masked_fill(bad, -100), co.masked_fill(bad, -100)
+        ls = F.cross_entropy(model.g_shape(feats).float().reshape(-1, 7), sh.reshape(-1), ignore_index=-100)
+        lcol = F.cross_entropy(model.g_colour(feats).float().reshape(-1, 7), co.reshape(-1), ignore_index=-100)
+        return lp + lw + lc + FACTOR["w"] * (ls + lcol), (round(lp.item(), 3), round(lw.item(), 3),
+                                                          round(ls.item(), 3), round(lcol.item(), 3))
     return lp + lw + lc, (lp.item(), lw.item(), lc.item())
+
+
+FACTOR = dict(w=0.0, bce=1.0)   # weights of the factorized token loss (--factor) and the binary ones (--bce)
 
 
 AUGMENT = dict(on=False, noise=8.0, shift=0)   # no shift: it would move the dense labels
@@ -569,20 +691,34 @@ def ground_eval(model, data, dev):
     f = vit_features(model, data, dev).float().to(dev)
     out = {}
     for s0 in range(0, len(f), 512):
-        _, pres, word, _ = model.ground(f[s0: s0 + 512])
+        dense, pres, word, _ = model.ground(f[s0: s0 + 512])
         out.setdefault("pres", []).append(pres.cpu())
+        out.setdefault("dmax", []).append(dense[..., :36].amax(1).cpu())
         out.setdefault("word", []).append(word.argmax(-1).cpu())
-    pres, word = torch.cat(out["pres"]), torch.cat(out["word"])
-    ok = {"object-size": [], "text-size": []}
+        if FACTOR["w"] > 0:
+            out.setdefault("shape", []).append(model.g_shape(f[s0: s0 + 512]).argmax(-1).cpu())
+    pres, dmax, word = torch.cat(out["pres"]), torch.cat(out["dmax"]), torch.cat(out["word"])
+    extra = {}
+    if FACTOR["w"] > 0:   # per-token shape of the one object a token shows, object-size images
+        dc = torch.from_numpy(data.dense[..., :36]).long()
+        one = (dc.sum(-1) == 1) & torch.tensor([k == "object-size" for k in data.img_kind])[:, None]
+        shp = torch.cat(out["shape"])
+        extra["shape-tok"] = round((shp[one] == dc.argmax(-1)[one] // 6).float().mean().item(), 3)
+    ok = {"object-size": [], "dense-max": [], "text-size": []}
     asked = [(smp["img"], combo_of(smp["meta"]["asked"])) for smp in data.samples if smp["kind"] == "object-size"]
-    thr = float(np.median([pres[i, k].item() for i, k in asked])) if asked else 0.0   # balanced probes
+    # balanced probes: threshold each score at its median over the asked combos; dense-max is
+    # the best token's score, what one attention head can look up
+    thr = float(np.median([pres[i, k].item() for i, k in asked])) if asked else 0.0
+    thd = float(np.median([dmax[i, k].item() for i, k in asked])) if asked else 0.0
     for smp in data.samples:
         i = smp["img"]
         if smp["kind"] == "object-size":
-            ok["object-size"].append((pres[i, combo_of(smp["meta"]["asked"])] > thr).item() == (smp["label"] == "yes"))
+            k, yes = combo_of(smp["meta"]["asked"]), smp["label"] == "yes"
+            ok["object-size"].append((pres[i, k] > thr).item() == yes)
+            ok["dense-max"].append((dmax[i, k] > thd).item() == yes)
         elif smp["kind"] == "text-size" and smp["meta"]["detail_px"] >= 32:
             ok["text-size"].append(int(word[i]) == int(data.word[i]))
-    return {k: round(sum(v) / len(v), 3) for k, v in ok.items() if v}
+    return {**{k: round(sum(v) / len(v), 3) for k, v in ok.items() if v}, **extra}
 
 
 def train(model, data, tokens, a, dev, log, evdata=None):
@@ -628,7 +764,8 @@ def train(model, data, tokens, a, dev, log, evdata=None):
     vit_params = list(model.vit.parameters())
     head_params = list(model.g_ln.parameters()) + list(model.g_present.parameters()) + \
         list(model.g_mean.parameters()) + \
-        list(model.g_word.parameters()) + list(model.g_count.parameters())
+        list(model.g_word.parameters()) + list(model.g_count.parameters()) + \
+        list(model.g_shape.parameters()) + list(model.g_colour.parameters())
     proj_params = list(model.mm0.parameters()) + list(model.mm2.parameters())
     dec_params = [model.embd] + list(model.layers.parameters()) + list(model.out_norm.parameters())
     sym_params = [model.sym_v, model.sym_bg]
@@ -727,6 +864,11 @@ def train(model, data, tokens, a, dev, log, evdata=None):
     # Stage 1: ground the vision encoder.
     def s1(step, steps):
         imgs = rng.integers(n_img, size=a.bs1)
+        if a.dense:   # crowded scenes (appended after the suites' images) for this share
+            d0 = n_img - a.dense
+            nd = int(round(a.dense_share * a.bs1))
+            imgs[:nd] = d0 + rng.integers(a.dense, size=nd)
+            imgs[nd:] = rng.integers(d0, size=a.bs1 - nd)
         feats = model.vit(images_to(dev, data, imgs, train=True))
         return ground_loss(model, feats, data, imgs, dev)
     if "1" in a.stages:
@@ -1025,7 +1167,17 @@ def main():
     ap.add_argument("--threads", type=int, default=0, help="CPU threads for torch (0: its default)")
     ap.add_argument("--text-share", type=float, default=0.45,
                     help="stage 2: share of word-reading probes (0: yes/no object probes only)")
+    ap.add_argument("--dense", type=int, default=0,
+                    help="stage 1: this many crowded grounding scenes from --dense-bin (dense_main.c)")
+    ap.add_argument("--dense-bin", default="/tmp/dense")
+    ap.add_argument("--dense-seed", type=int, default=5000)
+    ap.add_argument("--dense-share", type=float, default=0.75, help="stage 1: share of each batch from them")
+    ap.add_argument("--factor", type=float, default=0.0,
+                    help="stage 1: weight of the per-token shape and colour softmax losses")
+    ap.add_argument("--bce", type=float, default=1.0,
+                    help="stage 1: weight of the binary presence and dense losses and the word and count heads")
     a = ap.parse_args()
+    FACTOR["w"], FACTOR["bce"] = a.factor, a.bce
     if a.threads:
         torch.set_num_threads(a.threads)
     a.kinds = a.kinds.split(",")
@@ -1045,6 +1197,8 @@ def main():
     torch.manual_seed(a.seed)
     np.random.seed(a.seed)
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if dev.type == "cpu" and use_onednn_linear():
+        log("nn.Linear through oneDNN (torch's own BLAS is the generic fallback)")
     if dev.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
@@ -1073,6 +1227,9 @@ def main():
     log(f"data: {len(data.images)} train images, {len(data.samples)} probes; "
         f"eval {len(evals['native'].samples)} probes; loaded in {time.time() - t0:.0f}s")
 
+    if a.dense:
+        add_dense(data, a.dense_bin, a.work, a.dense, a.dense_seed, c["img"], a.jobs)
+        log(f"{a.dense} dense scenes added in {time.time() - t0:.0f}s")
     model = (load_export(a.init, c) if a.init else TinyLlava(c, len(tokens["words"]))).to(dev)
     if a.ckpt_in:   # the state a previous run saved (stages can run as separate processes)
         for item in a.ckpt_in.split(","):
