@@ -48,7 +48,7 @@ typedef struct { int x0, y0, s; } sq;
 static int overlaps(const sq *a, int n, int x0, int y0, int s)
 {
     for (int i = 0; i < n; i++) {
-        int gap = (s > a[i].s ? s : a[i].s) / 4 > 4 ? (s > a[i].s ? s : a[i].s) / 4 : 4;
+        int big = s > a[i].s ? s : a[i].s, gap = big / 4 > 4 ? big / 4 : 4;   /* place_on_grid's gap */
         if (x0 < a[i].x0 + a[i].s + gap && a[i].x0 < x0 + s + gap &&
             y0 < a[i].y0 + a[i].s + gap && a[i].y0 < y0 + s + gap)
             return 1;

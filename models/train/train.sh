@@ -22,9 +22,9 @@ mkdir -p "$W"
 [ -f "$W/s0/model.pt" ] || $T --out "$W/s0" --stages 0 --steps0 600 --bs 64 --lr0 1e-3 \
     --text-share 0.3 --log-every 25 --no-eval
 # stage 1: a fresh vision encoder on crowded scenes (3/4 of each batch) and the suites'
-# images: per-token shape and colour softmax, the binary dense labels at 0.1
+# images: per-token shape and colour softmax, the other grounding losses at 0.05
 [ -f "$W/s1/model.pt" ] || $T --out "$W/s1" --stages 1 --steps1 2400 --bs1 64 --lr1 2e-3 \
-    --factor 1 --bce 0.1 --cap1 1e9 --augment --log-every 100 --no-eval \
+    --factor 1 --bce 0.05 --cap1 1e9 --augment --log-every 100 --no-eval \
     --dense 60000 --dense-bin "$W/dense" --dense-seed 5000 --dense-share 0.75
 # stages 2-3: projector aligned to the symbolic rows, then projector + decoder on the
 # encoder's real features; export and PyTorch evaluation at four resolutions
