@@ -1,8 +1,8 @@
 #!/bin/sh
 # models/train/eval_engine.sh — accuracy of the trained model with OUR engine, on suites
-# made with a seed never used in training (42; training uses 1000+ and 2000+):
-#   object-size (balanced yes/no probes) and text-size (word reading) at native, 112, 56
-#   and 28 px longer side with the F16 file, then object-size at native with Q8_0 and
+# made with a seed never used in training (42; training uses 1000+ and 5000+):
+#   object-size (balanced yes/no probes) and text-size (word reading) at native, 112,
+#   84, 56 and 28 px longer side with the F16 file, then object-size at native with Q8_0 and
 #   Q4_0 and the F16 -> Q4_0 comparison (accuracy deltas, KLD of the answer tokens).
 # usage: models/train/eval_engine.sh [PREFIX] [N]   (PREFIX default models/tiny-llava-procedural)
 set -eu
@@ -16,7 +16,7 @@ mkdir -p "$W"
 [ -f "$W/text-size/suite.json" ] || $BIN suite make text-size -o "$W/text-size" --n "$N" --seed 42
 for s in object-size text-size; do
     $BIN run --suite "$W/$s" -m "$P-text-F16.gguf" --mmproj "$P-mmproj.gguf" --db "$W/results.db" \
-        --name "f16-$s" --resolutions native,112,56,28 -n 8 -t "$T" -q
+        --name "f16-$s" --resolutions native,112,84,56,28 -n 8 -t "$T" -q
 done
 for q in Q8_0 Q4_0; do
     $BIN run --suite "$W/object-size" -m "$P-text-$q.gguf" --mmproj "$P-mmproj.gguf" --db "$W/results.db" \

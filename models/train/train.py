@@ -731,6 +731,8 @@ def train(model, data, tokens, a, dev, log, evdata=None):
     t_start = time.time()
 
     def stage(name, steps, params, lr, fn, cap, wd=0.05):
+        # params: a list of tensors, or of groups {"params": [...], "scale": s} whose
+        # learning rate is s times the stage's schedule
         opt = torch.optim.AdamW(params, lr=lr, weight_decay=wd, betas=(0.9, 0.98))
         t0 = time.time()
         step = 0
@@ -743,7 +745,7 @@ def train(model, data, tokens, a, dev, log, evdata=None):
                     steps = max(41, 40 + int((cap - (time.time() - t0)) / per))
                     log(f"{name}: {per * 1000:.1f} ms/step, schedule shortened to {steps} steps")
             for g in opt.param_groups:
-                g["lr"] = lr_at(step, steps, lr)
+                g["lr"] = lr_at(step, steps, lr) * g.get("scale", 1.0)
             with torch.autocast(**amp):
                 loss, info = fn(step, steps)
             opt.zero_grad(set_to_none=True)
@@ -752,7 +754,7 @@ def train(model, data, tokens, a, dev, log, evdata=None):
             opt.step()
             if step % a.log_every == 0 or step == steps - 1:
                 extra = ""
-                if name == "stage1" and evdata is not None and (step % (4 * a.log_every) == 0 or step == steps - 1):
+                if name in ("stage1", "stage4") and evdata is not None and (step % (4 * a.log_every) == 0 or step == steps - 1):
                     extra = f" held-out grounding {ground_eval(model, evdata, dev)}"
                 log(f"{name} step {step}/{steps} loss {loss.item():.4f} {info} "
                     f"{time.time() - t0:.0f}s{extra}")
@@ -800,6 +802,12 @@ def train(model, data, tokens, a, dev, log, evdata=None):
         if rng.random() < 0.5:
             return combo_q[int(rng.choice(pres))], yes, 0
         absent = [k for k in range(36) if not data.present[i, k]]
+        if a.neg_same_colour and rng.random() < a.neg_same_colour:
+            # the colour of a present object in another shape: only shape tells (POPE's
+            # adversarial negatives, where a colour reader fails)
+            same = [k for k in absent if any(k % 6 == q % 6 for q in pres)]
+            if same:
+                return combo_q[int(rng.choice(same))], no, 0
         if rng.random() < 0.5:
             hard = [k for k in absent if any(k // 6 == q // 6 or k % 6 == q % 6 for q in pres)]
             absent = hard or absent
@@ -874,7 +882,7 @@ def train(model, data, tokens, a, dev, log, evdata=None):
     if "1" in a.stages:
         stage("stage1", a.steps1, vit_params + head_params, a.lr1, s1, a.cap1, wd=0.0)
 
-    # The encoder is frozen from here on, so its features are computed once per image.
+    # The encoder is frozen in stages 2-3, so its features are computed once per image.
     for p in vit_params:
         p.requires_grad_(False)
     if "2" in a.stages or "3" in a.stages:
@@ -897,6 +905,34 @@ def train(model, data, tokens, a, dev, log, evdata=None):
         stage("stage3", a.steps3, proj_params + dec_params, a.lr3,
               lambda s, n: lm_probe_step(s, n, lambda im: model.project(
                   cache[torch.as_tensor(im)].to(dev).float()), a.bs, 0.0), a.cap3)
+    # Stage 4: everything at once, end to end: the instruction probes through encoder,
+    # projector and decoder, and the per-token grounding losses on crowded scenes, so the
+    # encoder keeps learning shape (its accuracy was still rising when stage 1 ended)
+    # while the decoder learns to read what it gives.
+    if "4" in a.stages:
+        for p in vit_params:
+            p.requires_grad_(True)
+        d0 = n_img - a.dense
+
+        def s4(step, steps):
+            seen = {}
+
+            def rows(im):
+                seen["imgs"], seen["feats"] = im, model.vit(images_to(dev, data, im, train=True))
+                return model.project(seen["feats"])
+            loss, info = lm_probe_step(step, steps, rows, a.bs, 0.0)
+            if a.g4_probe:   # the probe images' own boxes: the suite's sizes, 96 px included
+                lg, _ = ground_loss(model, seen["feats"], data, np.asarray(seen["imgs"]), dev)
+                loss = loss + a.g4_probe * lg
+            if a.dense and a.bs4_dense:
+                imgs = d0 + rng.integers(a.dense, size=a.bs4_dense)
+                lg, ginfo = ground_loss(model, model.vit(images_to(dev, data, imgs, train=True)), data, imgs, dev)
+                loss = loss + a.g4 * lg
+                info = info + ginfo
+            return loss, info
+        stage("stage4", a.steps4,
+              [{"params": vit_params + head_params, "scale": a.vit_scale4},
+               {"params": proj_params + dec_params, "scale": 1.0}], a.lr4, s4, a.cap3)
     log(f"training done in {time.time() - t_start:.0f}s")
 
 
@@ -1151,12 +1187,21 @@ def main():
     ap.add_argument("--steps3", type=int, default=3000)
     ap.add_argument("--cap1", type=float, default=100)
     ap.add_argument("--cap2", type=float, default=90)
-    ap.add_argument("--cap3", type=float, default=110)
+    ap.add_argument("--cap3", type=float, default=110, help="seconds for stage 3, and for stage 4")
     ap.add_argument("--bs1", type=int, default=256)
     ap.add_argument("--bs", type=int, default=128)
     ap.add_argument("--lr1", type=float, default=1e-3)
     ap.add_argument("--lr2", type=float, default=1e-3)
     ap.add_argument("--lr3", type=float, default=3e-4)
+    ap.add_argument("--steps4", type=int, default=1000)
+    ap.add_argument("--lr4", type=float, default=2e-4, help="stage 4: projector and decoder")
+    ap.add_argument("--vit-scale4", type=float, default=1.0, help="stage 4: encoder and grounding heads' lr, times --lr4")
+    ap.add_argument("--bs4-dense", type=int, default=32, help="stage 4: crowded scenes a step (grounding losses)")
+    ap.add_argument("--g4", type=float, default=1.0, help="stage 4: weight of the grounding losses")
+    ap.add_argument("--neg-same-colour", type=float, default=0.0,
+                    help="stages 0, 3, 4: share of 'no' probes asking a present colour in an absent shape")
+    ap.add_argument("--g4-probe", type=float, default=0.0,
+                    help="stage 4: weight of the grounding losses on the probe images themselves")
     ap.add_argument("--log-every", type=int, default=250)
     ap.add_argument("--stages", default="0123", help="which stages to run")
     ap.add_argument("--kinds", default=",".join(KINDS), help="suites to train on")
@@ -1183,7 +1228,7 @@ def main():
     a.kinds = a.kinds.split(",")
     AUGMENT["on"] = a.augment
     if a.tiny:
-        a.steps0, a.steps1, a.steps2, a.steps3, a.bs1, a.bs, a.log_every = 6, 6, 6, 6, 8, 4, 2
+        a.steps0, a.steps1, a.steps2, a.steps3, a.steps4, a.bs1, a.bs, a.log_every = 6, 6, 6, 6, 6, 8, 4, 2
         a.train_images, a.eval_n = 64, 16
 
     os.makedirs(a.out, exist_ok=True)

@@ -27,8 +27,17 @@ mkdir -p "$W"
     --factor 1 --bce 0.05 --cap1 1e9 --augment --log-every 100 --no-eval \
     --dense 60000 --dense-bin "$W/dense" --dense-seed 5000 --dense-share 0.75
 # stages 2-3: projector aligned to the symbolic rows, then projector + decoder on the
-# encoder's real features; export and PyTorch evaluation at four resolutions
-$T --out "$W/out" --stages 23 --ckpt-in "$W/s0/model.pt=embd|layers.|out_norm.|sym_,$W/s1/model.pt=vit.|g_" \
-    --steps2 2000 --lr2 3e-3 --steps3 300 --bs 64 --lr3 3e-4 --text-share 0.3 \
-    --cap2 1e9 --cap3 1e9 --log-every 25
+# encoder's frozen features
+[ -f "$W/s23/model.pt" ] || $T --out "$W/s23" --stages 23 \
+    --ckpt-in "$W/s0/model.pt=embd|layers.|out_norm.|sym_,$W/s1/model.pt=vit.|g_" \
+    --steps2 2000 --lr2 3e-3 --steps3 800 --bs 64 --lr3 3e-4 --text-share 0.3 \
+    --cap2 1e9 --cap3 1e9 --log-every 25 --no-eval
+# stage 4: end to end (encoder, projector, decoder) on the probes, with the grounding
+# losses on 32 crowded scenes a step; then again with those losses also on the probe
+# images and 40 % of the "no" probes in a present colour (only shape tells them apart);
+# export and PyTorch evaluation at four resolutions
+S4="$T --stages 4 --factor 1 --bce 0.05 --augment --dense 60000 --dense-bin $W/dense --dense-seed 5000 \
+    --bs 64 --lr4 2e-4 --vit-scale4 3 --bs4-dense 32 --g4 1 --text-share 0.2 --cap3 1e9 --log-every 25"
+[ -f "$W/s4/model.pt" ] || $S4 --out "$W/s4" --ckpt-in "$W/s23/model.pt" --steps4 1300 --no-eval
+$S4 --out "$W/out" --ckpt-in "$W/s4/model.pt" --steps4 1700 --g4-probe 1 --neg-same-colour 0.4
 models/train/pack.sh "$W/out" "${PREFIX:-$W/tiny-llava-procedural}"
