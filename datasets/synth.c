@@ -15,13 +15,18 @@
 #define SZ      SUITE_SYNTH_SIZE
 #define MARGIN  8
 #define MAX_OBJ 16
-#define N_COLOR 6
+#define N_COLOR SUITE_SYNTH_N_COLOURS
 #define N_COMBO (SUITE_SHAPE_COUNT * N_COLOR)   /* a combo is shape * N_COLOR + colour */
 
 static const struct { const char *name; uint8_t rgb[3]; } colors[N_COLOR] = {
     {"red", {220, 30, 30}},     {"green", {30, 160, 50}},  {"blue", {30, 70, 220}},
     {"yellow", {240, 210, 20}}, {"purple", {140, 50, 170}}, {"orange", {245, 130, 20}},
 };
+
+const uint8_t *suite_synth_colour(int i)
+{
+    return i >= 0 && i < N_COLOR ? colors[i].rgb : NULL;
+}
 
 /* Short concrete nouns, all distinct under the VQA answer normalization. */
 static const char *const words[] = {

@@ -46,6 +46,11 @@ typedef struct {
     const char *font;   /* TrueType file for text-size; NULL = SUITE_DEFAULT_FONT */
 } suite_make_opts;
 
+/* The shapes' colours, in combo order (a combo is shape * SUITE_SYNTH_N_COLOURS +
+ * colour): RGB of colour i, or NULL outside 0..SUITE_SYNTH_N_COLOURS-1. */
+#define SUITE_SYNTH_N_COLOURS 6
+const uint8_t *suite_synth_colour(int i);
+
 /* Names of the kinds, NULL-terminated, for help and listing. */
 extern const char *const suite_make_kinds[];
 /* One-line description of a kind, or NULL if unknown. */

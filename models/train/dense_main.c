@@ -7,6 +7,7 @@
  *   dense LABELS N SEED  ->  N raw 336x336 RGB frames on stdout (no PNG: encoding
  *   them was 75 % of the time), one line per image in LABELS:
  *   {"objs":[[combo,x0,y0,x1,y1],...]}, combo = shape * 6 + colour in the suite's orders
+ *   (the colours are the suite's own, suite_synth_colour)
  * Build (after make), as gen_main.c:
  *   ar rcs /tmp/libgen.a build/datasets/[*].o build/engine/[*].o build/metrics/[*].o \
  *       build/harness/jsonw.o build/harness/store.o
@@ -19,10 +20,6 @@
 #include "datasets/canvas.h"
 #include "datasets/synth.h"
 
-/* The suite's six colours (datasets/synth.c), same order. */
-static const uint8_t rgb[6][3] = {
-    {220, 30, 30}, {30, 160, 50}, {30, 70, 220}, {240, 210, 20}, {140, 50, 170}, {245, 130, 20},
-};
 /* The object-size ladder, weighted toward 12-48 px: the sizes whose shape a 112-px
  * encoder can still see (a quarter to a third of the canvas scale), and room for more
  * objects than the 64-96 px ones leave. */
@@ -42,6 +39,7 @@ static int pick_size(suite_rng *r)
 #define SZ SUITE_SYNTH_SIZE
 #define MARGIN 8
 #define MAX_OBJ 16
+#define N_COMBO (SUITE_SHAPE_COUNT * SUITE_SYNTH_N_COLOURS)
 
 typedef struct { int x0, y0, s; } sq;
 
@@ -81,7 +79,7 @@ int main(int argc, char **argv)
         k = suite_rng_range(&r, 6, MAX_OBJ);
         for (int i = 0; i < k; i++) {
             sizes[i] = pick_size(&r);
-            combos[i] = (int)suite_rng_below(&r, 36);
+            combos[i] = (int)suite_rng_below(&r, N_COMBO);
         }
         for (int i = 1; i < k; i++)   /* large first: they are the hard ones to fit */
             for (int j = i; j > 0 && sizes[j] > sizes[j - 1]; j--) {
@@ -94,7 +92,8 @@ int main(int argc, char **argv)
                 int x0 = suite_rng_range(&r, MARGIN, SZ - MARGIN - s), y0 = suite_rng_range(&r, MARGIN, SZ - MARGIN - s);
                 if (overlaps(placed, np, x0, y0, s)) continue;
                 placed[np] = (sq){x0, y0, s};
-                box[np] = suite_canvas_shape(&cv, (suite_shape)(combos[i] / 6), x0, y0, s, rgb[combos[i] % 6]);
+                box[np] = suite_canvas_shape(&cv, (suite_shape)(combos[i] / SUITE_SYNTH_N_COLOURS), x0, y0, s,
+                                             suite_synth_colour(combos[i] % SUITE_SYNTH_N_COLOURS));
                 fprintf(lab, "%s[%d,%d,%d,%d,%d]", np ? "," : "", combos[i], box[np].x0, box[np].y0, box[np].x1,
                         box[np].y1);
                 np++;

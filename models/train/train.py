@@ -772,6 +772,7 @@ def train(model, data, tokens, a, dev, log, evdata=None):
     dec_params = [model.embd] + list(model.layers.parameters()) + list(model.out_norm.parameters())
     sym_params = [model.sym_v, model.sym_bg]
     n_img = len(data.images)
+    d0 = n_img - a.dense   # the crowded scenes (--dense) come after the suites' images
 
     # Probes drawn fresh each step from what each image holds: any of the 36 combos can
     # be asked (yes for a present one, no for an absent one, half of those sharing a
@@ -872,8 +873,7 @@ def train(model, data, tokens, a, dev, log, evdata=None):
     # Stage 1: ground the vision encoder.
     def s1(step, steps):
         imgs = rng.integers(n_img, size=a.bs1)
-        if a.dense:   # crowded scenes (appended after the suites' images) for this share
-            d0 = n_img - a.dense
+        if a.dense:   # this share of the batch from the crowded scenes
             nd = int(round(a.dense_share * a.bs1))
             imgs[:nd] = d0 + rng.integers(a.dense, size=nd)
             imgs[nd:] = rng.integers(d0, size=a.bs1 - nd)
@@ -912,7 +912,6 @@ def train(model, data, tokens, a, dev, log, evdata=None):
     if "4" in a.stages:
         for p in vit_params:
             p.requires_grad_(True)
-        d0 = n_img - a.dense
 
         def s4(step, steps):
             seen = {}
@@ -1213,14 +1212,14 @@ def main():
     ap.add_argument("--text-share", type=float, default=0.45,
                     help="stage 2: share of word-reading probes (0: yes/no object probes only)")
     ap.add_argument("--dense", type=int, default=0,
-                    help="stage 1: this many crowded grounding scenes from --dense-bin (dense_main.c)")
+                    help="stages 1 and 4: this many crowded grounding scenes from --dense-bin (dense_main.c)")
     ap.add_argument("--dense-bin", default="/tmp/dense")
     ap.add_argument("--dense-seed", type=int, default=5000)
     ap.add_argument("--dense-share", type=float, default=0.75, help="stage 1: share of each batch from them")
     ap.add_argument("--factor", type=float, default=0.0,
-                    help="stage 1: weight of the per-token shape and colour softmax losses")
+                    help="stages 1 and 4: weight of the per-token shape and colour softmax losses")
     ap.add_argument("--bce", type=float, default=1.0,
-                    help="stage 1: weight of the binary presence and dense losses and the word and count heads")
+                    help="stages 1 and 4: weight of the binary presence and dense losses and the word and count heads")
     a = ap.parse_args()
     FACTOR["w"], FACTOR["bce"] = a.factor, a.bce
     if a.threads:
