@@ -10,6 +10,8 @@ tolerances of llava-gguf.md ("F16: logits within ~0.15, image embedding within
 
 usage: compare.py --bin ./llava-eval --export DIR --text text.gguf --mmproj mmproj.gguf
                   --suite SUITE_DIR --tokens tokens.json [--n 4]
+--export may also be "TEXT-F16.gguf,MMPROJ.gguf" (train.py's read_gguf): PyTorch then
+runs the packed weights themselves, e.g. the committed model with no export folder.
 """
 import argparse
 import json

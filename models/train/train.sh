@@ -39,5 +39,21 @@ mkdir -p "$W"
 S4="$T --stages 4 --factor 1 --bce 0.05 --augment --dense 60000 --dense-bin $W/dense --dense-seed 5000 \
     --bs 64 --lr4 2e-4 --vit-scale4 3 --bs4-dense 32 --g4 1 --text-share 0.2 --cap3 1e9 --log-every 25"
 [ -f "$W/s4/model.pt" ] || $S4 --out "$W/s4" --ckpt-in "$W/s23/model.pt" --steps4 1300 --no-eval
-$S4 --out "$W/out" --ckpt-in "$W/s4/model.pt" --steps4 1700 --g4-probe 1 --neg-same-colour 0.4
-models/train/pack.sh "$W/out" "${PREFIX:-$W/tiny-llava-procedural}"
+[ -f "$W/out/model.pt" ] || $S4 --out "$W/out" --ckpt-in "$W/s4/model.pt" --steps4 1700 --g4-probe 1 --neg-same-colour 0.4
+# stage 5, reading (session 9): continued from the stage-4 model as packed (F16 weights,
+# fresh grounding heads: the committed model of session 8 was continued from its GGUF
+# files, --init). Encoder only, 1500 steps: per-token word and letter softmax on the ink
+# tokens of 48 text images a step (capitals >= 16 px) beside 32 crowded scenes; then
+# stage 3 (800 steps) and stage 4 twice (1500 + 1300 steps) with --copy (a text image's
+# ink rows name the answer's first token) and the reading losses kept on
+[ -f "$W/s4b-mmproj.gguf" ] || models/train/pack.sh "$W/out" "$W/s4b"
+R="$T --factor 1 --bce 0.05 --read 1 --bs-read 48 --read-min 16 --augment --dense 60000 \
+    --dense-bin $W/dense --dense-seed 5000 --log-every 25"
+[ -f "$W/s5/model.pt" ] || $R --out "$W/s5" --stages 1 --no-eval --init "$W/s4b-text-F16.gguf,$W/s4b-mmproj.gguf" \
+    --dense-share 1.0 --bs1 32 --steps1 1500 --lr1 1e-3 --cap1 1e9
+R4="$R --copy 1 --bs 64 --text-share 0.35 --cap3 1e9 --lr4 2e-4 --vit-scale4 3 --bs4-dense 32 --g4 1 \
+    --g4-probe 1 --neg-same-colour 0.4"
+[ -f "$W/s6/model.pt" ] || $R4 --out "$W/s6" --stages 34 --ckpt-in "$W/s5/model.pt" --steps3 800 --lr3 3e-4 \
+    --steps4 1500 --no-eval
+$R4 --out "$W/out2" --stages 4 --ckpt-in "$W/s6/model.pt" --steps4 1300
+models/train/pack.sh "$W/out2" "${PREFIX:-$W/tiny-llava-procedural}"
