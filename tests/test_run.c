@@ -123,6 +123,18 @@ static pid_t spawn_run(const char *db)
     return spawn_argv(argv);
 }
 
+/* Polls until the store holds `target` rows or the run exits (then 1, its status in
+ * *st); gives up after `tries` polls 2 ms apart. */
+static int wait_rows(const char *db, long target, pid_t pid, int *st, int tries)
+{
+    for (int i = 0; i < tries; i++) {
+        if (t_sql_count(db, "SELECT count(*) FROM results") >= target) return 0;
+        if (waitpid(pid, st, WNOHANG) == pid) return 1;
+        usleep(2000);
+    }
+    return 0;
+}
+
 /* C1: SIGKILL at 20 points of one run's life, then the same command again. Even
  * points wait until k more rows are committed (plus a few ms, to land inside the
  * next row); odd points kill at a random time after the start (model load, image
@@ -149,11 +161,7 @@ static void test_kill_and_resume(void)
         pid_t pid = spawn_run(db);
         int st = 0, exited = 0;
         if (k % 2 == 0) {   /* after k committed rows */
-            for (int i = 0; i < 6000 && !exited; i++) {
-                if (t_sql_count(db, "SELECT count(*) FROM results") >= target) break;
-                if (waitpid(pid, &st, WNOHANG) == pid) exited = 1;
-                else usleep(2000);
-            }
+            exited = wait_rows(db, target, pid, &st, 6000);
             if (!exited) usleep((useconds_t)((seed >> 8) % 30) * 1000);
         } else {
             usleep((useconds_t)((double)((seed >> 8) % 1000) / 1000.0 * full_ms / 3.0 + 10.0) * 1000);
@@ -196,13 +204,8 @@ static void test_sigint(void)
     pid_t pid = spawn_run(db);
     /* Signal once the first row is committed: mid-run on any machine, where a fixed
      * delay landed after the end on an idle one (the case then skipped). */
-    int st = 0, exited = 0;
-    for (int i = 0; i < 30000 && !exited; i++) {
-        if (t_sql_count(db, "SELECT count(*) FROM results") >= 1) break;
-        if (waitpid(pid, &st, WNOHANG) == pid) exited = 1;
-        else usleep(2000);
-    }
-    if (!exited) {
+    int st = 0;
+    if (!wait_rows(db, 1, pid, &st, 30000)) {
         kill(pid, SIGINT);
         waitpid(pid, &st, 0);
     }
