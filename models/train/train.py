@@ -4,7 +4,8 @@ procedural suites, in stages, and exports raw weights + a spec that
 `llava-eval model pack` turns into GGUF (text model + mmproj, the real layouts).
 
 Model (LLaVA-1.5 shape, scaled down):
-  CLIP-style ViT: patch 14 at 112 px (8x8 = 64 image tokens), class token, learned
+  CLIP-style ViT: patch 14 at 112 px (8x8 = 64 image tokens; --img 168 gives 12x12,
+  a checkpoint of the other size having its positions resized), class token, learned
   positions, pre-LN, pre-norm blocks with quick-GELU, no post-LN; the projector
   (mlp2x_gelu: Linear, exact GELU, Linear) reads the output of the LAST stored block
   and drops the class row: this is what our engine's default `--preprocess llava`
@@ -246,11 +247,10 @@ class Data:
 
 
 def _dense_chunk(args):
-    tool, work, n, seed, size = args
+    tool, work, n, seed, size, imgs = args   # imgs: [n, size, size, 3], filled here
     lab = os.path.join(work, f"dense-{seed}-{n}.jsonl")
     p = subprocess.Popen([tool, lab, str(n), str(seed)], stdout=subprocess.PIPE)
     fr = SRC * SRC * 3
-    imgs = np.empty((n, size, size, 3), np.uint8)
     for i in range(n):
         buf = p.stdout.read(fr)
         assert len(buf) == fr, "dense: short frame"
@@ -259,8 +259,7 @@ def _dense_chunk(args):
     if p.wait():
         raise RuntimeError(f"{tool} failed")
     with open(lab) as f:
-        objs = [json.loads(line)["objs"] for line in f]
-    return imgs, objs
+        return [json.loads(line)["objs"] for line in f]
 
 
 def add_dense(data, tool, work, n, seed0, size, jobs, chunk=2000):
@@ -271,15 +270,18 @@ def add_dense(data, tool, work, n, seed0, size, jobs, chunk=2000):
     if os.path.exists(cache + ".json"):
         imgs = np.load(cache + ".npy", mmap_mode="r")
         objs = json.load(open(cache + ".json"))
-    else:
-        todo = [(tool, work, min(chunk, n - s), seed0 + s // chunk, size) for s in range(0, n, chunk)]
+    else:   # rendered straight into the file: at 168 px the scenes alone are 5 GB
+        out = np.lib.format.open_memmap(cache + ".part.npy", "w+", np.uint8, (n, size, size, 3))
+        todo = [(tool, work, min(chunk, n - s), seed0 + s // chunk, size, out[s: s + chunk])
+                for s in range(0, n, chunk)]
         with ThreadPoolExecutor(jobs) as ex:   # the tool and PIL's resize release the GIL
-            parts = list(ex.map(_dense_chunk, todo))
-        imgs = np.concatenate([p[0] for p in parts])
-        objs = [o for p in parts for o in p[1]]
-        np.save(cache + ".npy", imgs)
+            objs = [o for part in ex.map(_dense_chunk, todo) for o in part]
+        out.flush()
+        del out
+        os.replace(cache + ".part.npy", cache + ".npy")
         with open(cache + ".json", "w") as f:
             json.dump(objs, f)
+        imgs = np.load(cache + ".npy", mmap_mode="r")
     g = size // 14
     dense = np.zeros((len(imgs), g * g, N_DENSE), np.uint8)
     present = np.zeros((len(imgs), 36), np.float32)
@@ -1243,10 +1245,24 @@ def read_gguf(path):
     return meta, out
 
 
+def fit_pos(pos, g):
+    """Position embeddings [1 + n*n, d] (CLS first) for a g x g grid: the learned n x n grid
+    resized bicubically, so a model trained at one image size continues at another."""
+    pos = torch.as_tensor(np.asarray(pos, np.float32)) if not torch.is_tensor(pos) else pos
+    n = math.isqrt(pos.shape[0] - 1)
+    if n == g:
+        return pos
+    grid = pos[1:].float().reshape(1, n, n, -1).permute(0, 3, 1, 2)
+    grid = nn.functional.interpolate(grid, size=(g, g), mode="bicubic", align_corners=False)
+    return torch.cat([pos[:1].float(), grid.permute(0, 2, 3, 1).reshape(g * g, -1)]).to(pos.dtype)
+
+
 def load_export(d, c=None, n_words=100):
     """The inverse of export(): a TinyLlava from text.{json,bin} + mmproj.{json,bin}
     (float32 as trained), or, where d is "TEXT.gguf,MMPROJ.gguf", from the packed files
-    (F16 weights widened). The grounding heads are not exported: they start fresh."""
+    (F16 weights widened). The grounding heads are not exported: they start fresh.
+    Without c the image size is the files'; with c, c's (position embeddings resized)."""
+    fixed = c is not None
     c = c or cfg_default(False)
     t = {}
     if d.endswith(".gguf"):
@@ -1255,6 +1271,7 @@ def load_export(d, c=None, n_words=100):
             t.update(ts)
             c["t_layers"] = meta.get("llama.block_count", c["t_layers"])
             c["v_layers"] = meta.get("clip.vision.block_count", c["v_layers"])
+            c["img"] = c["img"] if fixed else meta.get("clip.vision.image_size", c["img"])
     for part in ("text", "mmproj") if not t else ():
         spec = json.load(open(os.path.join(d, part + ".json")))
         raw = np.fromfile(os.path.join(d, spec["data"]), dtype="<f4")
@@ -1266,6 +1283,8 @@ def load_export(d, c=None, n_words=100):
                 c["t_layers"] = v
             if k == "clip.vision.block_count":
                 c["v_layers"] = v
+            if k == "clip.vision.image_size" and not fixed:
+                c["img"] = v
     E, nh = c["t_dim"], c["t_heads"]
     hd = E // nh
 
@@ -1275,7 +1294,7 @@ def load_export(d, c=None, n_words=100):
           "mm0.weight": t["mm.0.weight"], "mm0.bias": t["mm.0.bias"],
           "mm2.weight": t["mm.2.weight"], "mm2.bias": t["mm.2.bias"],
           "vit.cls": t["v.class_embd"], "vit.patch.weight": t["v.patch_embd.weight"],
-          "vit.pos": t["v.position_embd.weight"],
+          "vit.pos": fit_pos(t["v.position_embd.weight"], c["img"] // c["patch"]),
           "vit.pre_ln.weight": t["v.pre_ln.weight"], "vit.pre_ln.bias": t["v.pre_ln.bias"]}
     for i in range(c["t_layers"]):
         p, g = f"layers.{i}.", f"blk.{i}."
@@ -1349,6 +1368,9 @@ def main():
     ap.add_argument("--kinds", default=",".join(KINDS), help="suites to train on")
     ap.add_argument("--init", help="start from an export folder (text/mmproj .json + .bin), or from "
                     "packed files: TEXT-F16.gguf,MMPROJ.gguf (the committed model)")
+    ap.add_argument("--img", type=int, default=112,
+                    help="native image size (a multiple of 14); a checkpoint of another size has its "
+                         "position embeddings resized")
     ap.add_argument("--seed0", type=int, default=1000, help="first training-suite seed")
     ap.add_argument("--augment", action="store_true",
                     help="fresh pixel noise and a small shift per training view (against memorization)")
@@ -1400,6 +1422,9 @@ def main():
     log(f"device {dev} torch {torch.__version__} args {vars(a)}")
     tokens = json.load(open(a.tokens))
     c = cfg_default(a.tiny)
+    if a.img < 14 or a.img % 14:
+        sys.exit(f"--img {a.img}: not a positive multiple of the patch size 14")
+    c["img"] = a.img
 
     t0 = time.time()
     per = max(1, a.train_images // 4)
@@ -1432,6 +1457,8 @@ def main():
             sd = torch.load(path, map_location=dev)
             own = model.state_dict()
             keep = {k: v for k, v in sd.items() if k in own and (not only or k.startswith(tuple(only.split("|"))))}
+            if "vit.pos" in keep:   # trained at another --img
+                keep["vit.pos"] = fit_pos(keep["vit.pos"], c["img"] // c["patch"])
             model.load_state_dict(keep, strict=False)
             log(f"loaded {len(keep)} tensors from {path}")
     log(f"params: vit {sum(p.numel() for p in model.vit.parameters())}, "

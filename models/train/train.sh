@@ -55,5 +55,10 @@ R4="$R --copy 1 --bs 64 --text-share 0.35 --cap3 1e9 --lr4 2e-4 --vit-scale4 3 -
     --g4-probe 1 --neg-same-colour 0.4"
 [ -f "$W/s6/model.pt" ] || $R4 --out "$W/s6" --stages 34 --ckpt-in "$W/s5/model.pt" --steps3 800 --lr3 3e-4 \
     --steps4 1500 --no-eval
-$R4 --out "$W/out2" --stages 4 --ckpt-in "$W/s6/model.pt" --steps4 1300
+[ -f "$W/s7/model.pt" ] || $R4 --out "$W/s7" --stages 4 --ckpt-in "$W/s6/model.pt" --steps4 1300 --no-eval
+# session 10: the same stage 4 once more (word reading was still rising), then 1500
+# steps at 168 px (12 x 12 = 144 image tokens; the 8 x 8 position embeddings resized
+# bicubically), where the ladder's small objects and words have 1.5 times the pixels
+[ -f "$W/s8/model.pt" ] || $R4 --out "$W/s8" --stages 4 --ckpt-in "$W/s7/model.pt" --steps4 1300 --no-eval
+$R4 --out "$W/out2" --stages 4 --ckpt-in "$W/s8/model.pt" --steps4 1500 --img 168
 models/train/pack.sh "$W/out2" "${PREFIX:-$W/tiny-llava-procedural}"
