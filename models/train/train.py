@@ -262,6 +262,14 @@ def _dense_chunk(args):
         return [json.loads(line)["objs"] for line in f]
 
 
+def image_detail(data):
+    """Each image's detail size in px (object size or capital height); 0 for crowded scenes."""
+    out = np.zeros(len(data.img_kind))
+    for smp in data.samples:
+        out[smp["img"]] = smp["meta"]["detail_px"]
+    return out
+
+
 def add_dense(data, tool, work, n, seed0, size, jobs, chunk=2000):
     """Appends n crowded grounding scenes (dense_main.c) to data's grounding arrays
     (images, dense/present labels); they carry no probes, so only stage 1 sees them.
@@ -747,10 +755,7 @@ def ground_eval(model, data, dev):
         extra["shape-tok"] = round((shp[one] == dc.argmax(-1)[one] // 6).float().mean().item(), 3)
     if FACTOR["read"] > 0:
         big = np.array([k == "text-size" for k in data.img_kind]) & (data.word >= 0)
-        det = np.zeros(len(data.img_kind))
-        for smp in data.samples:
-            det[smp["img"]] = smp["meta"]["detail_px"]
-        big &= det >= 32
+        big &= image_detail(data) >= 32
         if big.any():
             wt = torch.cat(out["wtok"]).numpy()
             extra["word-tok>=32"] = round(float((wt[big] == data.word[big]).mean()), 3)
@@ -834,9 +839,7 @@ def train(model, data, tokens, a, dev, log, evdata=None):
     yes, no = tokens["answer"]["Yes"] + [eos], tokens["answer"]["No"] + [eos]
     word_q = tokens["user"]["What word is written in the image?"]
     word_a = [tokens["answer"][w] + [eos] for w in tokens["words"]]
-    img_detail = np.zeros(n_img)
-    for smp in data.samples:
-        img_detail[smp["img"]] = smp["meta"]["detail_px"]
+    img_detail = image_detail(data)
     kinds_img = np.array(data.img_kind)
     pools = {}
     for k in ("object-size", "text-size"):
@@ -1191,7 +1194,7 @@ def export(model, c, out, name):
 def read_gguf(path):
     """(metadata, {name: float32 array}) of a GGUF v2/v3 file whose tensors are F32 or
     F16 (what export + pack write for the text model's F16 file and the mmproj), so a
-    run can start from the committed files (--init-gguf) instead of a model.pt."""
+    run can start from the committed files (--init) instead of a model.pt."""
     import struct
     buf = open(path, "rb").read()
     pos = 0
