@@ -5,7 +5,8 @@ procedural suites, in stages, and exports raw weights + a spec that
 
 Model (LLaVA-1.5 shape, scaled down):
   CLIP-style ViT: patch 14 at 112 px (8x8 = 64 image tokens; --img 168 gives 12x12,
-  a checkpoint of the other size having its positions resized), class token, learned
+  a checkpoint of the other size having its positions resized; --img 336 --patch 28 keeps
+  12x12 on the suites' whole 336-px canvas, the kernel spread by fit_patch), class token, learned
   positions, pre-LN, pre-norm blocks with quick-GELU, no post-LN; the projector
   (mlp2x_gelu: Linear, exact GELU, Linear) reads the output of the LAST stored block
   and drops the class row: this is what our engine's default `--preprocess llava`
@@ -165,7 +166,7 @@ def load_image(args):
 class Data:
     """Images (uint8, native size) and their probes."""
 
-    def __init__(self, dirs, tokens, size, pool, reduce_to=0):
+    def __init__(self, dirs, tokens, size, pool, reduce_to=0, patch=14):
         self.samples = []
         paths = []
         index = {}
@@ -180,8 +181,10 @@ class Data:
                     s["kind"] = kind
                     s["img"] = index[p]
                     self.samples.append(s)
-        imgs = pool.map(load_image, [(p, size, reduce_to) for p, _ in paths], chunksize=64)
-        self.images = np.stack(imgs)
+        # filled in place: at 336 px a stacked copy would double 8 GB
+        self.images = np.empty((len(paths), size, size, 3), np.uint8)
+        for i, im in enumerate(pool.imap(load_image, [(p, size, reduce_to) for p, _ in paths], chunksize=64)):
+            self.images[i] = im
         self.img_kind = [k for _, k in paths]
         words = tokens["words"]
         n = len(paths)
@@ -192,7 +195,7 @@ class Data:
         self.count = np.full((n, 36), -100, np.int64)
         # dense labels: which combos (0..35) or ink (36) each image token covers, from the
         # boxes the generator records; -1 = no label (kinds without usable boxes)
-        g = size // 14
+        g = size // patch
         self.dense = np.zeros((n, g * g, N_DENSE), np.uint8)
         self.dmask = np.zeros(n, np.float32)
         for s in self.samples:
@@ -270,7 +273,28 @@ def image_detail(data):
     return out
 
 
-def add_dense(data, tool, work, n, seed0, size, jobs, chunk=2000):
+class ImageBank:
+    """Images kept in several arrays (the suites' in memory, the crowded scenes memory-mapped)
+    and read as one: concatenating them would hold every scene in memory."""
+
+    def __init__(self, parts):
+        self.parts = [p for p in parts if len(p)]
+        self.ends = np.cumsum([len(p) for p in self.parts])
+
+    def __len__(self):
+        return int(self.ends[-1]) if len(self.ends) else 0
+
+    def take(self, idx):
+        idx = np.asarray(idx)
+        out = np.empty((len(idx),) + self.parts[0].shape[1:], np.uint8)
+        part = np.searchsorted(self.ends, idx, side="right")
+        for k in np.unique(part):
+            sel = part == k
+            out[sel] = self.parts[k][idx[sel] - (self.ends[k] - len(self.parts[k]))]
+        return out
+
+
+def add_dense(data, tool, work, n, seed0, size, jobs, chunk=2000, patch=14):
     """Appends n crowded grounding scenes (dense_main.c) to data's grounding arrays
     (images, dense/present labels); they carry no probes, so only stage 1 sees them.
     Returns the index of the first one."""
@@ -290,7 +314,7 @@ def add_dense(data, tool, work, n, seed0, size, jobs, chunk=2000):
         with open(cache + ".json", "w") as f:
             json.dump(objs, f)
         imgs = np.load(cache + ".npy", mmap_mode="r")
-    g = size // 14
+    g = size // patch
     dense = np.zeros((len(imgs), g * g, N_DENSE), np.uint8)
     present = np.zeros((len(imgs), 36), np.float32)
     for i, ob in enumerate(objs):
@@ -299,7 +323,7 @@ def add_dense(data, tool, work, n, seed0, size, jobs, chunk=2000):
             present[i, cb] = 1
     first = len(data.images)
     m = len(imgs)
-    data.images = np.concatenate([data.images, imgs])
+    data.images = ImageBank((data.images.parts if isinstance(data.images, ImageBank) else [data.images]) + [imgs])
     data.dense = np.concatenate([data.dense, dense])
     data.dmask = np.concatenate([data.dmask, np.ones(m, np.float32)])
     data.present = np.concatenate([data.present, present])
@@ -698,9 +722,14 @@ def images_to(dev, data, imgs, train=False):
     """A batch of images on the device; with --augment (training only) each view gets
     fresh Gaussian pixel noise and a small shift, so the per-image background noise
     cannot be memorized."""
-    if getattr(data, "images_t", None) is None:   # the whole set lives on the device
-        data.images_t = torch.from_numpy(data.images).to(dev)
-    x = data.images_t[torch.as_tensor(imgs, device=dev)]
+    if dev.type == "cpu":   # gathered from memory (and the memory-mapped scenes)
+        im = data.images
+        x = torch.from_numpy(im.take(imgs) if isinstance(im, ImageBank) else im[np.asarray(imgs)])
+    else:
+        if getattr(data, "images_t", None) is None:   # the whole set lives on the device
+            parts = data.images.parts if isinstance(data.images, ImageBank) else [data.images]
+            data.images_t = torch.cat([torch.from_numpy(np.ascontiguousarray(p)).to(dev) for p in parts])
+        x = data.images_t[torch.as_tensor(imgs, device=dev)]
     if train and AUGMENT["on"]:
         k = AUGMENT["shift"]
         x = x.float()
@@ -1170,7 +1199,7 @@ def export(model, c, out, name):
         ["clip.has_vision_encoder", "bool", True],
         ["clip.has_llava_projector", "bool", True],
         ["general.file_type", "u32", 1],
-        ["general.name", "str", name + " clip-vit-patch14-" + str(c["img"])],
+        ["general.name", "str", name + f" clip-vit-patch{c['patch']}-" + str(c["img"])],
         ["general.description", "str", "image encoder for LLaVA"],
         ["clip.projector_type", "str", "mlp"],
         ["clip.vision.image_size", "u32", c["img"]],
@@ -1260,6 +1289,20 @@ def fit_pos(pos, g):
     return torch.cat([pos[:1].float(), grid.permute(0, 2, 3, 1).reshape(g * g, -1)]).to(pos.dtype)
 
 
+def fit_patch(w, p):
+    """A patch-embedding kernel [d, 3, n, n] for p x p patches. For p a multiple of n each
+    weight is spread over the (p/n)^2 pixels it now covers, so the new patch sees what the
+    old one saw of the image box-filtered by p/n (a model trained at 168 px, patch 14, starts
+    at 336 px, patch 28, where it was); otherwise resized bilinearly, scaled the same."""
+    w = torch.as_tensor(np.asarray(w, np.float32)) if not torch.is_tensor(w) else w
+    n = w.shape[-1]
+    if n == p:
+        return w
+    mode = "nearest" if p % n == 0 else "bilinear"
+    out = nn.functional.interpolate(w.float(), size=(p, p), mode=mode, **({} if mode == "nearest" else {"align_corners": False}))
+    return (out * (n / p) ** 2).to(w.dtype)
+
+
 def load_export(d, c=None, n_words=100):
     """The inverse of export(): a TinyLlava from text.{json,bin} + mmproj.{json,bin}
     (float32 as trained), or, where d is "TEXT.gguf,MMPROJ.gguf", from the packed files
@@ -1275,6 +1318,7 @@ def load_export(d, c=None, n_words=100):
             c["t_layers"] = meta.get("llama.block_count", c["t_layers"])
             c["v_layers"] = meta.get("clip.vision.block_count", c["v_layers"])
             c["img"] = c["img"] if fixed else meta.get("clip.vision.image_size", c["img"])
+            c["patch"] = c["patch"] if fixed else meta.get("clip.vision.patch_size", c["patch"])
     for part in ("text", "mmproj") if not t else ():
         spec = json.load(open(os.path.join(d, part + ".json")))
         raw = np.fromfile(os.path.join(d, spec["data"]), dtype="<f4")
@@ -1288,6 +1332,8 @@ def load_export(d, c=None, n_words=100):
                 c["v_layers"] = v
             if k == "clip.vision.image_size" and not fixed:
                 c["img"] = v
+            if k == "clip.vision.patch_size" and not fixed:
+                c["patch"] = v
     E, nh = c["t_dim"], c["t_heads"]
     hd = E // nh
 
@@ -1296,7 +1342,7 @@ def load_export(d, c=None, n_words=100):
     sd = {"embd": t["token_embd.weight"], "out_norm.w": t["output_norm.weight"],
           "mm0.weight": t["mm.0.weight"], "mm0.bias": t["mm.0.bias"],
           "mm2.weight": t["mm.2.weight"], "mm2.bias": t["mm.2.bias"],
-          "vit.cls": t["v.class_embd"], "vit.patch.weight": t["v.patch_embd.weight"],
+          "vit.cls": t["v.class_embd"], "vit.patch.weight": fit_patch(t["v.patch_embd.weight"], c["patch"]),
           "vit.pos": fit_pos(t["v.position_embd.weight"], c["img"] // c["patch"]),
           "vit.pre_ln.weight": t["v.pre_ln.weight"], "vit.pre_ln.bias": t["v.pre_ln.bias"]}
     for i in range(c["t_layers"]):
@@ -1372,8 +1418,10 @@ def main():
     ap.add_argument("--init", help="start from an export folder (text/mmproj .json + .bin), or from "
                     "packed files: TEXT-F16.gguf,MMPROJ.gguf (the committed model)")
     ap.add_argument("--img", type=int, default=112,
-                    help="native image size (a multiple of 14); a checkpoint of another size has its "
+                    help="native image size (a multiple of --patch); a checkpoint of another size has its "
                          "position embeddings resized")
+    ap.add_argument("--patch", type=int, default=14,
+                    help="patch size in px; a checkpoint of another patch size has its kernel spread (fit_patch)")
     ap.add_argument("--seed0", type=int, default=1000, help="first training-suite seed")
     ap.add_argument("--augment", action="store_true",
                     help="fresh pixel noise and a small shift per training view (against memorization)")
@@ -1425,9 +1473,9 @@ def main():
     log(f"device {dev} torch {torch.__version__} args {vars(a)}")
     tokens = json.load(open(a.tokens))
     c = cfg_default(a.tiny)
-    if a.img < 14 or a.img % 14:
-        sys.exit(f"--img {a.img}: not a positive multiple of the patch size 14")
-    c["img"] = a.img
+    if a.patch < 1 or a.img < a.patch or a.img % a.patch:
+        sys.exit(f"--img {a.img}: not a positive multiple of the patch size {a.patch}")
+    c["img"], c["patch"] = a.img, a.patch
 
     t0 = time.time()
     per = max(1, a.train_images // 4)
@@ -1443,15 +1491,15 @@ def main():
                         {k: (1, a.eval_n) for k in a.kinds}, a.jobs)
     log(f"suites generated in {time.time() - t0:.0f}s")
     with Pool(a.jobs) as pool:
-        data = Data(dirs, tokens, c["img"], pool)
-        evals = {"native": Data(edirs, tokens, c["img"], pool)}
+        data = Data(dirs, tokens, c["img"], pool, patch=c["patch"])
+        evals = {"native": Data(edirs, tokens, c["img"], pool, patch=c["patch"])}
         for r in (84, 56, 28):
-            evals[str(r)] = Data(edirs, tokens, c["img"], pool, reduce_to=r)
+            evals[str(r)] = Data(edirs, tokens, c["img"], pool, reduce_to=r, patch=c["patch"])
     log(f"data: {len(data.images)} train images, {len(data.samples)} probes; "
         f"eval {len(evals['native'].samples)} probes; loaded in {time.time() - t0:.0f}s")
 
     if a.dense:
-        add_dense(data, a.dense_bin, a.work, a.dense, a.dense_seed, c["img"], a.jobs)
+        add_dense(data, a.dense_bin, a.work, a.dense, a.dense_seed, c["img"], a.jobs, patch=c["patch"])
         log(f"{a.dense} dense scenes added in {time.time() - t0:.0f}s")
     model = (load_export(a.init, c) if a.init else TinyLlava(c, len(tokens["words"]))).to(dev)
     if a.ckpt_in:   # the state a previous run saved (stages can run as separate processes)
@@ -1462,6 +1510,8 @@ def main():
             keep = {k: v for k, v in sd.items() if k in own and (not only or k.startswith(tuple(only.split("|"))))}
             if "vit.pos" in keep:   # trained at another --img
                 keep["vit.pos"] = fit_pos(keep["vit.pos"], c["img"] // c["patch"])
+            if "vit.patch.weight" in keep:   # or another --patch
+                keep["vit.patch.weight"] = fit_patch(keep["vit.patch.weight"], c["patch"])
             model.load_state_dict(keep, strict=False)
             log(f"loaded {len(keep)} tensors from {path}")
     log(f"params: vit {sum(p.numel() for p in model.vit.parameters())}, "

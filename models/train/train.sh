@@ -3,7 +3,9 @@
 # README.md here for the times): token table, 48,000 procedural training images (seeds
 # 1000-1047) and 60,000 crowded grounding scenes (dense_main.c, seeds 5000+; never 42
 # or 2024), the staged training with the committed schedule, then the four GGUF files.
-# Deterministic for a given torch build and thread count; the stages run as separate
+# Not bit-exact: the same 20 steps run twice differ by up to 1e-5 in a weight (torch 1.13,
+# two threads; the data and the first loss are identical), so a rerun lands near the
+# committed weights, not on them. The stages run as separate
 # processes that hand over model.pt files.
 # usage: models/train/train.sh [WORK]   (WORK default /tmp/tiny-llava-train)
 set -eu
