@@ -1293,13 +1293,18 @@ def fit_patch(w, p):
     """A patch-embedding kernel [d, 3, n, n] for p x p patches. For p a multiple of n each
     weight is spread over the (p/n)^2 pixels it now covers, so the new patch sees what the
     old one saw of the image box-filtered by p/n (a model trained at 168 px, patch 14, starts
-    at 336 px, patch 28, where it was); otherwise resized bilinearly, scaled the same."""
+    at 336 px, patch 28, where it was); for n a multiple of p, blocks summed (the inverse);
+    otherwise resized bilinearly and scaled by (n/p)^2."""
     w = torch.as_tensor(np.asarray(w, np.float32)) if not torch.is_tensor(w) else w
     n = w.shape[-1]
     if n == p:
         return w
-    mode = "nearest" if p % n == 0 else "bilinear"
-    out = nn.functional.interpolate(w.float(), size=(p, p), mode=mode, **({} if mode == "nearest" else {"align_corners": False}))
+    if n % p == 0:
+        return (nn.functional.avg_pool2d(w.float(), n // p) * (n // p) ** 2).to(w.dtype)
+    if p % n == 0:
+        out = nn.functional.interpolate(w.float(), size=(p, p), mode="nearest")
+    else:
+        out = nn.functional.interpolate(w.float(), size=(p, p), mode="bilinear", align_corners=False)
     return (out * (n / p) ** 2).to(w.dtype)
 
 
