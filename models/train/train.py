@@ -182,9 +182,10 @@ class Data:
                     s["img"] = index[p]
                     self.samples.append(s)
         # filled in place: at 336 px a stacked copy would double 8 GB
-        self.images = np.empty((len(paths), size, size, 3), np.uint8)
+        images = np.empty((len(paths), size, size, 3), np.uint8)
         for i, im in enumerate(pool.imap(load_image, [(p, size, reduce_to) for p, _ in paths], chunksize=64)):
-            self.images[i] = im
+            images[i] = im
+        self.images = ImageBank([images])
         self.img_kind = [k for _, k in paths]
         words = tokens["words"]
         n = len(paths)
@@ -278,14 +279,16 @@ class ImageBank:
     and read as one: concatenating them would hold every scene in memory."""
 
     def __init__(self, parts):
-        self.parts = [p for p in parts if len(p)]
+        self.parts = list(parts)
         self.ends = np.cumsum([len(p) for p in self.parts])
 
     def __len__(self):
-        return int(self.ends[-1]) if len(self.ends) else 0
+        return int(self.ends[-1])
 
     def take(self, idx):
         idx = np.asarray(idx)
+        if len(self.parts) == 1:
+            return self.parts[0][idx]
         out = np.empty((len(idx),) + self.parts[0].shape[1:], np.uint8)
         part = np.searchsorted(self.ends, idx, side="right")
         for k in np.unique(part):
@@ -323,7 +326,7 @@ def add_dense(data, tool, work, n, seed0, size, jobs, chunk=2000, patch=14):
             present[i, cb] = 1
     first = len(data.images)
     m = len(imgs)
-    data.images = ImageBank((data.images.parts if isinstance(data.images, ImageBank) else [data.images]) + [imgs])
+    data.images = ImageBank(data.images.parts + [imgs])
     data.dense = np.concatenate([data.dense, dense])
     data.dmask = np.concatenate([data.dmask, np.ones(m, np.float32)])
     data.present = np.concatenate([data.present, present])
@@ -723,12 +726,11 @@ def images_to(dev, data, imgs, train=False):
     fresh Gaussian pixel noise and a small shift, so the per-image background noise
     cannot be memorized."""
     if dev.type == "cpu":   # gathered from memory (and the memory-mapped scenes)
-        im = data.images
-        x = torch.from_numpy(im.take(imgs) if isinstance(im, ImageBank) else im[np.asarray(imgs)])
+        x = torch.from_numpy(data.images.take(imgs))
     else:
         if getattr(data, "images_t", None) is None:   # the whole set lives on the device
-            parts = data.images.parts if isinstance(data.images, ImageBank) else [data.images]
-            data.images_t = torch.cat([torch.from_numpy(np.ascontiguousarray(p)).to(dev) for p in parts])
+            data.images_t = torch.cat([torch.from_numpy(np.ascontiguousarray(p)).to(dev)
+                                       for p in data.images.parts])
         x = data.images_t[torch.as_tensor(imgs, device=dev)]
     if train and AUGMENT["on"]:
         k = AUGMENT["shift"]
@@ -1277,10 +1279,15 @@ def read_gguf(path):
     return meta, out
 
 
+def as_f32(t):
+    """A tensor as is; an array (F16 from a GGUF) as a float32 tensor."""
+    return t if torch.is_tensor(t) else torch.as_tensor(np.asarray(t, np.float32))
+
+
 def fit_pos(pos, g):
     """Position embeddings [1 + n*n, d] (CLS first) for a g x g grid: the learned n x n grid
     resized bicubically, so a model trained at one image size continues at another."""
-    pos = torch.as_tensor(np.asarray(pos, np.float32)) if not torch.is_tensor(pos) else pos
+    pos = as_f32(pos)
     n = math.isqrt(pos.shape[0] - 1)
     if n == g:
         return pos
@@ -1295,7 +1302,7 @@ def fit_patch(w, p):
     old one saw of the image box-filtered by p/n (a model trained at 168 px, patch 14, starts
     at 336 px, patch 28, where it was); for n a multiple of p, blocks summed (the inverse);
     otherwise resized bilinearly and scaled by (n/p)^2."""
-    w = torch.as_tensor(np.asarray(w, np.float32)) if not torch.is_tensor(w) else w
+    w = as_f32(w)
     n = w.shape[-1]
     if n == p:
         return w
