@@ -91,6 +91,14 @@ def cfg_default(tiny):
     return c
 
 
+def fit_ctx(c):
+    """Room for the image rows and the longest prompt and answer (about 100 tokens): 512
+    as before up to 144 image tokens; 1024 for LLaVA-1.5's 24 x 24 grid."""
+    need = (c["img"] // c["patch"]) ** 2 + 128
+    c["ctx"] = 512 if need <= 512 else -(-need // 512) * 512
+    return c
+
+
 # ----------------------------------------------------------------------------- data
 
 def run_gen(gen, kind, d, n, seed):
@@ -1346,6 +1354,7 @@ def load_export(d, c=None, n_words=100):
                 c["img"] = v
             if k == "clip.vision.patch_size" and not fixed:
                 c["patch"] = v
+    fit_ctx(c)
     E, nh = c["t_dim"], c["t_heads"]
     hd = E // nh
 
@@ -1488,6 +1497,7 @@ def main():
     if a.patch < 1 or a.img < a.patch or a.img % a.patch:
         sys.exit(f"--img {a.img}: not a positive multiple of the patch size {a.patch}")
     c["img"], c["patch"] = a.img, a.patch
+    fit_ctx(c)
 
     t0 = time.time()
     per = max(1, a.train_images // 4)

@@ -62,5 +62,13 @@ R4="$R --copy 1 --bs 64 --text-share 0.35 --cap3 1e9 --lr4 2e-4 --vit-scale4 3 -
 # steps at 168 px (12 x 12 = 144 image tokens; the 8 x 8 position embeddings resized
 # bicubically), where the ladder's small objects and words have 1.5 times the pixels
 [ -f "$W/s8/model.pt" ] || $R4 --out "$W/s8" --stages 4 --ckpt-in "$W/s7/model.pt" --steps4 1300 --no-eval
-$R4 --out "$W/out2" --stages 4 --ckpt-in "$W/s8/model.pt" --steps4 1500 --img 168
+[ -f "$W/s9/model.pt" ] || $R4 --out "$W/s9" --stages 4 --ckpt-in "$W/s8/model.pt" --steps4 1500 --img 168 --no-eval
+# session 12: 224 px (16 x 16 = 256 image tokens; 4-16 px objects are 3-11 px there),
+# with half the training images and crowded scenes: the encoder alone for 800 steps
+# (32 crowded scenes + 48 text images a step), then stage 4 with a 3900-s cap (on two
+# cores it ran 415 steps of about 10 s)
+[ -f "$W/s10/model.pt" ] || $R --out "$W/s10" --stages 1 --ckpt-in "$W/s9/model.pt" --no-eval --img 224 \
+    --train-images 48000 --dense 30000 --dense-share 1.0 --bs1 32 --steps1 800 --lr1 5e-4 --cap1 1e9 --log-every 50
+$R4 --out "$W/out2" --stages 4 --ckpt-in "$W/s10/model.pt" --img 224 --train-images 48000 --dense 30000 \
+    --steps4 650 --cap3 3900
 models/train/pack.sh "$W/out2" "${PREFIX:-$W/tiny-llava-procedural}"
