@@ -4,9 +4,10 @@ procedural suites, in stages, and exports raw weights + a spec that
 `llava-eval model pack` turns into GGUF (text model + mmproj, the real layouts).
 
 Model (LLaVA-1.5 shape, scaled down):
-  CLIP-style ViT: patch 14 at 112 px (8x8 = 64 image tokens; --img 168 gives 12x12,
-  a checkpoint of the other size having its positions resized; --img 336 --patch 28 keeps
-  12x12 on the suites' whole 336-px canvas, the kernel spread by fit_patch), class token, learned
+  CLIP-style ViT: patch 14 at 112 px (8x8 = 64 image tokens; --img 168 gives 12x12 and
+  --img 224 16x16 (the committed model), a checkpoint of another size having its positions
+  resized; --img 336 --patch 28 keeps 12x12 on the suites' whole 336-px canvas, the kernel
+  spread by fit_patch), class token, learned
   positions, pre-LN, pre-norm blocks with quick-GELU, no post-LN; the projector
   (mlp2x_gelu: Linear, exact GELU, Linear) reads the output of the LAST stored block
   and drops the class row: this is what our engine's default `--preprocess llava`
@@ -93,7 +94,8 @@ def cfg_default(tiny):
 
 def fit_ctx(c):
     """Room for the image rows and the longest prompt and answer (about 100 tokens): 512
-    as before up to 144 image tokens; 1024 for LLaVA-1.5's 24 x 24 grid."""
+    as before up to 384 image tokens, else the next multiple of 512 (1024 for LLaVA-1.5's
+    24 x 24 grid)."""
     need = (c["img"] // c["patch"]) ** 2 + 128
     c["ctx"] = 512 if need <= 512 else -(-need // 512) * 512
     return c
