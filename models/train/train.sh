@@ -74,7 +74,8 @@ R4="$R --copy 1 --bs 64 --text-share 0.35 --cap3 1e9 --lr4 2e-4 --vit-scale4 3 -
     --train-images 48000 --dense 30000 --steps4 415 --no-eval
 # session 14: projector and decoder alone (stage 3) on the frozen 224-px encoder's
 # features, 700 steps at lr 1e-4 with a new batch order: the decoder had had only the
-# 415 end-to-end steps to learn the 256-token layout
+# 415 end-to-end steps to learn the 256-token layout (not $R4: stage 3 uses no augmentation
+# or crowded scenes; these are the flags run 16 was trained with)
 $T --factor 1 --bce 0.05 --read 1 --bs-read 48 --read-min 16 --log-every 50 --seed 1236 \
     --out "$W/out2" --stages 3 --ckpt-in "$W/s11/model.pt" --img 224 --train-images 48000 --copy 1 --bs 64 \
     --text-share 0.35 --cap3 1e9 --steps3 700 --lr3 1e-4 --neg-same-colour 0.4
