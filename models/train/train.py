@@ -644,6 +644,13 @@ def build_batch(model, sys_ids, img_emb, users, answers, dev):
 
 # ------------------------------------------------------------------------- training
 
+def resume_key(a):
+    """The arguments a resume checkpoint must agree on (not those that only change
+    speed or logging)."""
+    return {k: v for k, v in sorted(vars(a).items())
+            if k not in ("threads", "jobs", "ckpt_every", "log_every")}
+
+
 def lr_at(step, total, base, warm=100):
     if step < warm:
         return base * (step + 1) / warm
@@ -826,12 +833,54 @@ def train(model, data, tokens, a, dev, log, evdata=None):
     mix = mix / mix.sum()
     t_start = time.time()
 
+    # Resumable stages: every --ckpt-every steps (and at each stage's end) the model,
+    # optimizer, step and every random state go to OUT/resume.pt, so a process killed
+    # mid-stage (a session's end) goes on from there when run again with the same
+    # arguments, on the same schedule and batch order; main() removes it once model.pt
+    # is saved.
+    ck_path = os.path.join(a.out, "resume.pt")
+    ck = {"args": resume_key(a), "done": [], "stage": None}
+    if a.ckpt_every and os.path.exists(ck_path):
+        ck = torch.load(ck_path, map_location=dev)
+        old, now = ck.get("args") or {}, resume_key(a)
+        if old != now:
+            diff = ", ".join(f"--{k.replace('_', '-')} {old.get(k)!r} then, {now.get(k)!r} now"
+                             for k in sorted(set(old) | set(now)) if old.get(k) != now.get(k))
+            sys.exit(f"{ck_path}: saved by a run with other arguments ({diff}); delete it to start over")
+        log(f"resuming from {ck_path}: stages done {ck['done']}, "
+            f"{ck['stage'] or 'none'} at step {ck.get('step', 0)}")
+        # the weights now: what runs between stages (the feature cache) needs them
+        model.load_state_dict(ck["model"])
+    ck_pending = a.ckpt_every and os.path.exists(ck_path)
+
+    def ck_save(name, step, steps, opt):
+        ck.update(stage=name, step=step, steps=steps, model=model.state_dict(),
+                  opt=opt.state_dict() if name else None, rng=rng.bit_generator.state,
+                  torch_rng=torch.get_rng_state(), np_rng=np.random.get_state())
+        tmp = ck_path + ".tmp"
+        torch.save(ck, tmp)
+        os.replace(tmp, ck_path)   # a kill mid-write leaves the last whole checkpoint
+
     def stage(name, steps, params, lr, fn, cap, wd=0.05):
         # params: a list of tensors, or of groups {"params": [...], "scale": s} whose
         # learning rate is s times the stage's schedule
+        nonlocal ck_pending
+        if name in ck["done"]:
+            log(f"{name}: done before the resume, skipped")
+            return
         opt = torch.optim.AdamW(params, lr=lr, weight_decay=wd, betas=(0.9, 0.98))
         t0 = time.time()
         step = 0
+        if ck_pending:   # the state where the last run stopped
+            ck_pending = False
+            rng.bit_generator.state = ck["rng"]
+            torch.set_rng_state(ck["torch_rng"])
+            np.random.set_state(ck["np_rng"])
+            if ck["stage"] == name:
+                opt.load_state_dict(ck["opt"])
+                step, steps = ck["step"], ck["steps"]
+                t10 = t0
+            log(f"{name}: resumed at step {step}/{steps}")
         while step < steps:
             if step == 10:
                 t10 = time.time()
@@ -858,6 +907,11 @@ def train(model, data, tokens, a, dev, log, evdata=None):
                 log(f"{name}: time cap {cap}s overrun at step {step}")
                 break
             step += 1
+            if a.ckpt_every and step % a.ckpt_every == 0 and step < steps:
+                ck_save(name, step, steps, opt)
+        if a.ckpt_every:
+            ck["done"].append(name)
+            ck_save(None, 0, 0, opt)
 
     vit_params = list(model.vit.parameters())
     head_params = list(model.g_ln.parameters()) + list(model.g_present.parameters()) + \
@@ -974,7 +1028,7 @@ def train(model, data, tokens, a, dev, log, evdata=None):
             d = (d * keep + spur).clamp(max=1) * torch.empty_like(d).uniform_(0.5, 1.5)
         return model.sym_bg + d @ model.sym_v
 
-    if "0" in a.stages and a.seed_circuit and not a.init:
+    if "0" in a.stages and a.seed_circuit and not a.init and not ck_pending:   # (a resume has its weights)
         seed_circuit(model, combo_tok, combo_q[0][-1], tokens["answer"]["Yes"], tokens["answer"]["No"])
 
     # Stage 0: the decoder learns the instruction format and how to read image rows
@@ -1415,6 +1469,9 @@ def main():
     ap.add_argument("--ckpt-in", help="model.pt files of earlier runs, comma separated, loaded in order; "
                     "PATH=P1|P2 loads only the tensors whose names start with P1 or P2")
     ap.add_argument("--no-eval", action="store_true", help="save model.pt only")
+    ap.add_argument("--ckpt-every", type=int, default=100,
+                    help="save OUT/resume.pt every N steps (0: never); a rerun with the same "
+                         "arguments goes on from it")
     ap.add_argument("--steps1", type=int, default=3000)
     ap.add_argument("--steps2", type=int, default=2500)
     ap.add_argument("--steps3", type=int, default=3000)
@@ -1496,6 +1553,8 @@ def main():
     log(f"device {dev} torch {torch.__version__} args {vars(a)}")
     tokens = json.load(open(a.tokens))
     c = cfg_default(a.tiny)
+    if a.ckpt_every < 0:
+        sys.exit(f"--ckpt-every {a.ckpt_every}: not 0 or a positive number of steps")
     if a.patch < 1 or a.img < a.patch or a.img % a.patch:
         sys.exit(f"--img {a.img}: not a positive multiple of the patch size {a.patch}")
     c["img"], c["patch"] = a.img, a.patch
@@ -1546,6 +1605,8 @@ def main():
         log(f"training stopped: {e!r}")
 
     torch.save(model.state_dict(), os.path.join(a.out, "model.pt"))
+    if os.path.exists(os.path.join(a.out, "resume.pt")):   # model.pt supersedes it
+        os.remove(os.path.join(a.out, "resume.pt"))
     if a.no_eval:
         log("saved model.pt (no export or evaluation asked)")
         return
