@@ -870,7 +870,7 @@ def train(model, data, tokens, a, dev, log, evdata=None):
             return
         opt = torch.optim.AdamW(params, lr=lr, weight_decay=wd, betas=(0.9, 0.98))
         t0 = time.time()
-        step = 0
+        step, t10 = 0, None
         if ck_pending:   # the state where the last run stopped
             ck_pending = False
             rng.bit_generator.state = ck["rng"]
@@ -878,13 +878,12 @@ def train(model, data, tokens, a, dev, log, evdata=None):
             np.random.set_state(ck["np_rng"])
             if ck["stage"] == name:
                 opt.load_state_dict(ck["opt"])
-                step, steps = ck["step"], ck["steps"]
-                t10 = t0
+                step, steps = ck["step"], ck["steps"]   # (t10 stays unset: no shortening)
             log(f"{name}: resumed at step {step}/{steps}")
         while step < steps:
             if step == 10:
                 t10 = time.time()
-            if step == 40:   # fit the schedule into the time cap (the log records the steps run)
+            if step == 40 and t10 is not None:   # fit the schedule into the time cap (the log records the steps run)
                 per = (time.time() - t10) / 30
                 if (time.time() - t0) + per * (steps - 40) > cap:
                     steps = max(41, 40 + int((cap - (time.time() - t0)) / per))
@@ -1601,8 +1600,12 @@ def main():
         f"text {sum(p.numel() for n, p in model.named_parameters() if not n.startswith(('vit', 'g_', 'mm')))}")
     try:
         train(model, data, tokens, a, dev, log, evals["native"])
-    except Exception as e:   # keep what was learned
+    except Exception as e:   # logged; without checkpoints, what was learned is kept
         log(f"training stopped: {e!r}")
+        if a.ckpt_every:   # no model.pt of a half-run stage that train.sh would take as done
+            kept = os.path.exists(os.path.join(a.out, "resume.pt"))
+            sys.exit(f"training stopped: {e!r}; " + ("resume.pt kept: run again to go on from it"
+                                                      if kept else "no checkpoint yet: run again"))
 
     torch.save(model.state_dict(), os.path.join(a.out, "model.pt"))
     if os.path.exists(os.path.join(a.out, "resume.pt")):   # model.pt supersedes it
