@@ -644,6 +644,10 @@ def build_batch(model, sys_ids, img_emb, users, answers, dev):
 
 # ------------------------------------------------------------------------- training
 
+def resume_path(a):
+    return os.path.join(a.out, "resume.pt")
+
+
 def resume_key(a):
     """The arguments a resume checkpoint must agree on (not those that only change
     speed or logging)."""
@@ -838,11 +842,12 @@ def train(model, data, tokens, a, dev, log, evdata=None):
     # mid-stage (a session's end) goes on from there when run again with the same
     # arguments, on the same schedule and batch order; main() removes it once model.pt
     # is saved.
-    ck_path = os.path.join(a.out, "resume.pt")
+    ck_path = resume_path(a)
     ck = {"args": resume_key(a), "done": [], "stage": None}
+    ck_pending = False   # a checkpoint whose random states the next stage run restores
     if a.ckpt_every and os.path.exists(ck_path):
-        ck = torch.load(ck_path, map_location=dev)
-        old, now = ck.get("args") or {}, resume_key(a)
+        now, ck = ck["args"], torch.load(ck_path, map_location=dev)
+        old = ck.get("args") or {}
         if old != now:
             diff = ", ".join(f"--{k.replace('_', '-')} {old.get(k)!r} then, {now.get(k)!r} now"
                              for k in sorted(set(old) | set(now)) if old.get(k) != now.get(k))
@@ -851,7 +856,7 @@ def train(model, data, tokens, a, dev, log, evdata=None):
             f"{ck['stage'] or 'none'} at step {ck.get('step', 0)}")
         # the weights now: what runs between stages (the feature cache) needs them
         model.load_state_dict(ck["model"])
-    ck_pending = a.ckpt_every and os.path.exists(ck_path)
+        ck_pending = True
 
     def ck_save(name, step, steps, opt):
         ck.update(stage=name, step=step, steps=steps, model=model.state_dict(),
@@ -1603,13 +1608,13 @@ def main():
     except Exception as e:   # logged; without checkpoints, what was learned is kept
         log(f"training stopped: {e!r}")
         if a.ckpt_every:   # no model.pt of a half-run stage that train.sh would take as done
-            kept = os.path.exists(os.path.join(a.out, "resume.pt"))
+            kept = os.path.exists(resume_path(a))
             sys.exit(f"training stopped: {e!r}; " + ("resume.pt kept: run again to go on from it"
                                                       if kept else "no checkpoint yet: run again"))
 
     torch.save(model.state_dict(), os.path.join(a.out, "model.pt"))
-    if os.path.exists(os.path.join(a.out, "resume.pt")):   # model.pt supersedes it
-        os.remove(os.path.join(a.out, "resume.pt"))
+    if os.path.exists(resume_path(a)):   # model.pt supersedes it
+        os.remove(resume_path(a))
     if a.no_eval:
         log("saved model.pt (no export or evaluation asked)")
         return
