@@ -9,7 +9,8 @@
 # The words are reported, not gated: a third of 1,000 probes have capitals of 32 px or
 # more, too few to resolve 2 points.
 # usage: models/train/check_rerun.sh CAND_PREFIX [BASE_PREFIX]
-#   env: W (work folder, default check-rerun), N (probes a seed, default 2000),
+#   env: W (work folder, default check-rerun; one per candidate: a rerun of the same command
+#        resumes, another model under the same W is refused), N (probes a seed, default 2000),
 #        SEEDS (default the nine), T (threads, default 2), BIN (default ./llava-eval)
 set -eu
 [ $# -ge 1 ] || { echo "usage: $0 CAND_PREFIX [BASE_PREFIX]" >&2; exit 2; }
