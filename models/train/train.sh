@@ -8,6 +8,10 @@
 # committed weights, not on them. The stages run as separate
 # processes that hand over model.pt files.
 # usage: models/train/train.sh [WORK]   (WORK default /tmp/tiny-llava-train)
+# FROM_S4B=PREFIX starts at stage 5 from a stage-4 pack (PREFIX-text-F16.gguf and
+# PREFIX-mmproj.gguf): stage 5 reads nothing else of stages 0-4, so a rerun can be
+# checked in two halves, the second from the committed chain's own stage-4 files
+# (24725e8, which its stage 5 was started from): see README.md here.
 set -eu
 W=${1:-/tmp/tiny-llava-train}
 PY=${PY:-/usr/bin/python3}   # Debian's python3 with python3-torch, python3-numpy, python3-pil
@@ -20,6 +24,17 @@ mkdir -p "$W"
 [ -x "$W/dense" ] || { ar rcs "$W/libgen.a" build/datasets/*.o build/engine/*.o build/metrics/*.o \
     build/harness/jsonw.o build/harness/store.o &&
     cc -O2 -I. -o "$W/dense" models/train/dense_main.c "$W/libgen.a" -lcjson -lm -pthread; }
+if [ -n "${FROM_S4B:-}" ]; then
+    for f in text-F16.gguf mmproj.gguf; do
+        [ -f "$FROM_S4B-$f" ] || { echo "train.sh: $FROM_S4B-$f: no such file" >&2; exit 2; }
+        if [ -f "$W/s4b-$f" ]; then
+            cmp -s "$FROM_S4B-$f" "$W/s4b-$f" ||
+                { echo "train.sh: $W/s4b-$f differs from $FROM_S4B-$f: use another WORK" >&2; exit 2; }
+        else
+            cp "$FROM_S4B-$f" "$W/s4b-$f"
+        fi
+    done
+else   # stages 0-4 and their pack
 # stage 0: the decoder on symbolic image rows (seeded comparator, see seed_circuit)
 [ -f "$W/s0/model.pt" ] || $T --out "$W/s0" --stages 0 --steps0 600 --bs 64 --lr0 1e-3 \
     --text-share 0.3 --log-every 25 --no-eval
@@ -42,13 +57,14 @@ S4="$T --stages 4 --factor 1 --bce 0.05 --augment --dense 60000 --dense-bin $W/d
     --bs 64 --lr4 2e-4 --vit-scale4 3 --bs4-dense 32 --g4 1 --text-share 0.2 --cap3 1e9 --log-every 25"
 [ -f "$W/s4/model.pt" ] || $S4 --out "$W/s4" --ckpt-in "$W/s23/model.pt" --steps4 1300 --no-eval
 [ -f "$W/out/model.pt" ] || $S4 --out "$W/out" --ckpt-in "$W/s4/model.pt" --steps4 1700 --g4-probe 1 --neg-same-colour 0.4
+[ -f "$W/s4b-mmproj.gguf" ] || models/train/pack.sh "$W/out" "$W/s4b"
+fi
 # stage 5, reading (session 9): continued from the stage-4 model as packed (F16 weights,
 # fresh grounding heads: the committed model of session 8 was continued from its GGUF
 # files, --init). Encoder only, 1500 steps: per-token word and letter softmax on the ink
 # tokens of 48 text images a step (capitals >= 16 px) beside 32 crowded scenes; then
 # stage 3 (800 steps) and stage 4 twice (1500 + 1300 steps) with --copy (a text image's
 # ink rows name the answer's first token) and the reading losses kept on
-[ -f "$W/s4b-mmproj.gguf" ] || models/train/pack.sh "$W/out" "$W/s4b"
 R="$T --factor 1 --bce 0.05 --read 1 --bs-read 48 --read-min 16 --augment --dense 60000 \
     --dense-bin $W/dense --dense-seed 5000 --log-every 25"
 [ -f "$W/s5/model.pt" ] || $R --out "$W/s5" --stages 1 --no-eval --init "$W/s4b-text-F16.gguf,$W/s4b-mmproj.gguf" \
