@@ -209,6 +209,7 @@ class Data:
         g = size // patch
         self.dense = np.zeros((n, g * g, N_DENSE), np.uint8)
         self.dmask = np.zeros(n, np.float32)
+        self.small = np.zeros((n, g * g), np.uint8)   # tokens a small object covers (--small-w)
         for s in self.samples:
             i, m = s["img"], s["meta"]
             if s["kind"] == "object-size":
@@ -219,7 +220,10 @@ class Data:
                 continue
             self.dmask[i] = 1
             for cls, b in boxes:
-                self.dense[i, :, cls] |= patch_cover(b, g, SRC)
+                cov = patch_cover(b, g, SRC)
+                self.dense[i, :, cls] |= cov
+                if cls < 36 and b[2] - b[0] <= SMALL_PX:
+                    self.small[i] |= cov
         for s in self.samples:
             i, m, q = s["img"], s["meta"], s["question"]
             if s["kind"] == "object-size":
@@ -329,16 +333,21 @@ def add_dense(data, tool, work, n, seed0, size, jobs, chunk=2000, patch=14):
         imgs = np.load(cache + ".npy", mmap_mode="r")
     g = size // patch
     dense = np.zeros((len(imgs), g * g, N_DENSE), np.uint8)
+    small = np.zeros((len(imgs), g * g), np.uint8)
     present = np.zeros((len(imgs), 36), np.float32)
     for i, ob in enumerate(objs):
         for cb, x0, y0, x1, y1 in ob:
-            dense[i, :, cb] |= patch_cover((x0, y0, x1, y1), g, SRC)
+            cov = patch_cover((x0, y0, x1, y1), g, SRC)
+            dense[i, :, cb] |= cov
+            if x1 - x0 <= SMALL_PX:
+                small[i] |= cov
             present[i, cb] = 1
     first = len(data.images)
     m = len(imgs)
     data.images = ImageBank(data.images.parts + [imgs])
     data.dense = np.concatenate([data.dense, dense])
     data.dmask = np.concatenate([data.dmask, np.ones(m, np.float32)])
+    data.small = np.concatenate([data.small, small])
     data.present = np.concatenate([data.present, present])
     data.pmask = np.concatenate([data.pmask, np.ones((m, 36), np.float32)])
     data.word = np.concatenate([data.word, np.full(m, -100, np.int64)])
@@ -652,7 +661,8 @@ def resume_key(a):
     """The arguments a resume checkpoint must agree on (not those that only change
     speed or logging)."""
     return {k: v for k, v in sorted(vars(a).items())
-            if k not in ("threads", "jobs", "ckpt_every", "log_every")}
+            if k not in ("threads", "jobs", "ckpt_every", "log_every")
+            and not (k == "small_w" and v == 1.0)}   # as checkpoints saved before the flag
 
 
 def lr_at(step, total, base, warm=100):
@@ -706,8 +716,16 @@ def ground_loss(model, feats, data, imgs, dev):
         co = torch.where(none, torch.full_like(cb, 6), cb % 6)
         bad = (n > 1) | (dm[:, None] == 0)
         sh, co = sh.masked_fill(bad, -100), co.masked_fill(bad, -100)
-        ls = F.cross_entropy(model.g_shape(feats).float().reshape(-1, 7), sh.reshape(-1), ignore_index=-100)
-        lcol = F.cross_entropy(model.g_colour(feats).float().reshape(-1, 7), co.reshape(-1), ignore_index=-100)
+        if FACTOR["small"] == 1:
+            ls = F.cross_entropy(model.g_shape(feats).float().reshape(-1, 7), sh.reshape(-1), ignore_index=-100)
+            lcol = F.cross_entropy(model.g_colour(feats).float().reshape(-1, 7), co.reshape(-1), ignore_index=-100)
+        else:
+            # --small-w: the tokens of the smallest objects weighted up (a 4-12 px object is
+            # one or two tokens of 256, its shape told by a few pixels)
+            tw = torch.from_numpy(data.small[imgs]).to(dev).reshape(-1).float() * (FACTOR["small"] - 1) + 1
+            ls, lcol = ((F.cross_entropy(head(feats).float().reshape(-1, 7), t.reshape(-1), ignore_index=-100,
+                                         reduction="none") * tw).sum() / (tw * (t.reshape(-1) >= 0)).sum().clamp(min=1)
+                        for head, t in ((model.g_shape, sh), (model.g_colour, co)))
         loss, info = lp + lw + lc + FACTOR["w"] * (ls + lcol), (round(lp.item(), 3), round(lw.item(), 3),
                                                                 round(ls.item(), 3), round(lcol.item(), 3))
     else:
@@ -736,7 +754,9 @@ def read_loss(model, feats, dt, w):
     return out, info
 
 
-FACTOR = dict(w=0.0, bce=1.0, read=0.0)   # weights: factorized token loss (--factor), binary ones (--bce), reading (--read)
+FACTOR = dict(w=0.0, bce=1.0, read=0.0, small=1.0)   # weights: factorized token loss (--factor), binary ones
+#                                                     (--bce), reading (--read), small objects' tokens (--small-w)
+SMALL_PX = 12   # the object-size ladder's 4-12 px objects (on the 336-px canvas)
 
 
 AUGMENT = dict(on=False, noise=8.0, shift=0)   # no shift: it would move the dense labels
@@ -1526,10 +1546,12 @@ def main():
     ap.add_argument("--bs-read", type=int, default=0,
                     help="stages 1 and 4: text images a step added for the reading losses")
     ap.add_argument("--read-min", type=int, default=16, help="their smallest capital height, px")
+    ap.add_argument("--small-w", type=float, default=1.0,
+                    help="stages 1 and 4: weight of the tokens of 4-12 px objects in the per-token shape and colour losses")
     ap.add_argument("--bce", type=float, default=1.0,
                     help="stages 1 and 4: weight of the binary presence and dense losses and the word and count heads")
     a = ap.parse_args()
-    FACTOR["w"], FACTOR["bce"], FACTOR["read"] = a.factor, a.bce, a.read
+    FACTOR["w"], FACTOR["bce"], FACTOR["read"], FACTOR["small"] = a.factor, a.bce, a.read, a.small_w
     if a.threads:
         torch.set_num_threads(a.threads)
     a.kinds = a.kinds.split(",")
