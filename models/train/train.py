@@ -716,16 +716,19 @@ def ground_loss(model, feats, data, imgs, dev):
         co = torch.where(none, torch.full_like(cb, 6), cb % 6)
         bad = (n > 1) | (dm[:, None] == 0)
         sh, co = sh.masked_fill(bad, -100), co.masked_fill(bad, -100)
-        if FACTOR["small"] == 1:
-            ls = F.cross_entropy(model.g_shape(feats).float().reshape(-1, 7), sh.reshape(-1), ignore_index=-100)
-            lcol = F.cross_entropy(model.g_colour(feats).float().reshape(-1, 7), co.reshape(-1), ignore_index=-100)
-        else:
-            # --small-w: the tokens of the smallest objects weighted up (a 4-12 px object is
-            # one or two tokens of 256, its shape told by a few pixels)
-            tw = torch.from_numpy(data.small[imgs]).to(dev).reshape(-1).float() * (FACTOR["small"] - 1) + 1
-            ls, lcol = ((F.cross_entropy(head(feats).float().reshape(-1, 7), t.reshape(-1), ignore_index=-100,
-                                         reduction="none") * tw).sum() / (tw * (t.reshape(-1) >= 0)).sum().clamp(min=1)
-                        for head, t in ((model.g_shape, sh), (model.g_colour, co)))
+        # --small-w: the tokens of the smallest objects weighted up (a 4-12 px object is one or
+        # two tokens of 256, its shape told by a few pixels); at weight 1 the plain mean, the
+        # committed recipe's exact computation (reruns compare its logged losses to 4 decimals)
+        tw = None if FACTOR["small"] == 1 else \
+            torch.from_numpy(data.small[imgs]).to(dev).reshape(-1).float() * (FACTOR["small"] - 1) + 1
+
+        def token_ce(head, t):
+            logits, t = head(feats).float().reshape(-1, 7), t.reshape(-1)
+            if tw is None:
+                return F.cross_entropy(logits, t, ignore_index=-100)
+            ce = F.cross_entropy(logits, t, ignore_index=-100, reduction="none")
+            return (ce * tw).sum() / (tw * (t >= 0)).sum().clamp(min=1)
+        ls, lcol = token_ce(model.g_shape, sh), token_ce(model.g_colour, co)
         loss, info = lp + lw + lc + FACTOR["w"] * (ls + lcol), (round(lp.item(), 3), round(lw.item(), 3),
                                                                 round(ls.item(), 3), round(lcol.item(), 3))
     else:
