@@ -2,11 +2,13 @@
  * copy row, F32 and F16 tensors becomes a GGUF file whose keys, shapes and values
  * read back exactly (F16 rounded to nearest even); bad specs are refused without
  * writing OUT. The committed trained model (models/tiny-llava-procedural-*) loads in
- * the engine and answers a suite's yes/no probe in the format it was trained on. */
+ * the engine and answers a suite's yes/no probe in the format it was trained on, and
+ * models/train/check_rerun.sh judges it against itself. */
 #include "tests/test.h"
 
 #include <math.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "engine/gguf.h"
@@ -154,10 +156,60 @@ static void test_committed_model_answers(void)
     }
 }
 
+/* models/train/check_rerun.sh on the committed model against itself: every probe paired,
+ * delta 0, exit 0; a second check in the same W with fewer seeds pairs only those; a W
+ * made with another N, a training seed and a missing file are refused with exit 2. */
+static int check_rerun(const char *env, const char *cand, const char *tag, char **out, char **err)
+{
+    const char *bin = getenv("LLAVA_EVAL_BIN");
+    char cmd[2048], o[600], e[600];
+    snprintf(o, sizeof o, "%s/cr-%s.out", t_tmpdir(), tag);
+    snprintf(e, sizeof e, "%s/cr-%s.err", t_tmpdir(), tag);
+    snprintf(cmd, sizeof cmd, "W=%s/cr T=1 NT=8 BIN=%s %s sh models/train/check_rerun.sh %s >%s 2>%s",
+             t_tmpdir(), bin ? bin : "./llava-eval", env, cand, o, e);
+    int rc = system(cmd);
+    *out = t_read_file(o, NULL);
+    *err = t_read_file(e, NULL);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static void test_check_rerun_self(void)
+{
+    const char *P = "models/tiny-llava-procedural";
+    if (access("models/tiny-llava-procedural-mmproj.gguf", F_OK) != 0) T_SKIP("no trained model in models/");
+    if (system("python3 -c '' 2>/dev/null") != 0) T_SKIP("python3 absent");
+    char *out, *err;
+    int rc = check_rerun("N=8 SEEDS='777 101'", P, "a", &out, &err);
+    T_EQ_INT(rc, 0);
+    T_CHECK(out && strstr(out, "within 2 points of the committed model (+0.00)"), "%s%s", out ? out : "", err ? err : "");
+    T_CHECK(out && strstr(out, "yes/no pooled                            16 "), "16 probes pooled: %s", out ? out : "");
+    T_CHECK(out && strstr(out, "text-777                                  8 "), "8 words: %s", out ? out : "");
+    free(out), free(err);
+    /* the same W, one seed: its 8 probes alone, though the stores hold 101's too */
+    rc = check_rerun("N=8 SEEDS=777", P, "b", &out, &err);
+    T_EQ_INT(rc, 0);
+    T_CHECK(out && strstr(out, "yes/no pooled                             8 ") && !strstr(out, "os-101"),
+            "777 alone: %s%s", out ? out : "", err ? err : "");
+    free(out), free(err);
+    rc = check_rerun("N=9 SEEDS=777", P, "c", &out, &err);
+    T_EQ_INT(rc, 2);
+    T_CHECK(err && strstr(err, "has 8 probes, not N=9"), "%s", err ? err : "");
+    free(out), free(err);
+    rc = check_rerun("N=8 SEEDS='777 1001'", P, "d", &out, &err);
+    T_EQ_INT(rc, 2);
+    T_CHECK(err && strstr(err, "seed 1001 is used in training"), "%s", err ? err : "");
+    free(out), free(err);
+    rc = check_rerun("N=8", "models/no-such-model", "e", &out, &err);
+    T_EQ_INT(rc, 2);
+    T_CHECK(err && strstr(err, "no-such-model-text-F16.gguf: no such file"), "%s", err ? err : "");
+    free(out), free(err);
+}
+
 int main(void)
 {
     T_RUN(test_round_trip);
     T_RUN(test_bad_specs);
     T_RUN(test_committed_model_answers);
+    T_RUN(test_check_rerun_self);
     T_MAIN_END();
 }

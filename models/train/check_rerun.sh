@@ -11,13 +11,15 @@
 # usage: models/train/check_rerun.sh CAND_PREFIX [BASE_PREFIX]
 #   env: W (work folder, default check-rerun; one per candidate: a rerun of the same command
 #        resumes, another model under the same W is refused), N (probes a seed, default 2000),
-#        SEEDS (default the nine), T (threads, default 2), BIN (default ./llava-eval)
+#        SEEDS (default the nine), NT (text-size probes, default 1000), T (threads, default 2),
+#        BIN (default ./llava-eval)
 set -eu
 [ $# -ge 1 ] || { echo "usage: $0 CAND_PREFIX [BASE_PREFIX]" >&2; exit 2; }
 C=$1
 B=${2:-models/tiny-llava-procedural}
 BIN=${BIN:-./llava-eval}
 N=${N:-2000}
+NT=${NT:-1000}
 T=${T:-2}
 W=${W:-check-rerun}
 SEEDS=${SEEDS:-777 2611 4242 101 202 303 404 505 606}
@@ -25,6 +27,9 @@ for p in "$B" "$C"; do
     for f in "$p-text-F16.gguf" "$p-mmproj.gguf"; do
         [ -f "$f" ] || { echo "$0: $f: no such file" >&2; exit 2; }
     done
+done
+for v in "N=$N" "NT=$NT"; do
+    case ${v#*=} in *[!0-9]*|''|0) echo "$0: ${v%%=*}: '${v#*=}' is not a positive number" >&2; exit 2;; esac
 done
 for s in $SEEDS; do
     case $s in *[!0-9]*|'') echo "$0: SEEDS: '$s' is not a number" >&2; exit 2;; esac
@@ -40,22 +45,33 @@ run() { # side prefix suite-dir
 }
 for s in $SEEDS; do
     [ -f "$W/os-$s/suite.json" ] || $BIN suite make object-size -o "$W/os-$s" --n "$N" --seed "$s" >/dev/null
+    # a W made with another N keeps its suites: say so rather than check fewer probes
+    have=$(wc -l < "$W/os-$s/samples.jsonl")
+    [ "$have" -eq "$N" ] || { echo "$0: $W/os-$s has $have probes, not N=$N: use another W" >&2; exit 2; }
     run base "$B" "$W/os-$s"
     run cand "$C" "$W/os-$s"
 done
-[ -f "$W/text-777/suite.json" ] || $BIN suite make text-size -o "$W/text-777" --n 1000 --seed 777 >/dev/null
+[ -f "$W/text-777/suite.json" ] || $BIN suite make text-size -o "$W/text-777" --n "$NT" --seed 777 >/dev/null
+have=$(wc -l < "$W/text-777/samples.jsonl")
+[ "$have" -eq "$NT" ] || { echo "$0: $W/text-777 has $have probes, not NT=$NT: use another W" >&2; exit 2; }
 run base "$B" "$W/text-777"
 run cand "$C" "$W/text-777"
 $BIN export --db "$W/base.db" --format jsonl -o "$W/base.jsonl"
 $BIN export --db "$W/cand.db" --format jsonl -o "$W/cand.jsonl"
-python3 - "$W/base.jsonl" "$W/cand.jsonl" <<'EOF'
+# the runs of this check only: a W checked before with other SEEDS holds more
+runs=text-777
+for s in $SEEDS; do runs="$runs os-$s"; done
+python3 - "$W/base.jsonl" "$W/cand.jsonl" $runs <<'EOF'
 import json, math, sys
+
+WANT = set(sys.argv[3:])
 
 def load(path):
     rows = {}
     for line in open(path):
         r = json.loads(line)
-        rows[(r["run"], r["sample_id"])] = r
+        if r["run"] in WANT:
+            rows[(r["run"], r["sample_id"])] = r
     return rows
 
 def mcnemar(b, c):  # exact two-sided binomial test on the discordant pairs
