@@ -52,6 +52,8 @@ char *t_read_file(const char *path, size_t *len);
 int   t_write_file(const char *path, const void *data, size_t len);
 /* A fresh temporary directory (removed by nobody: it lives under /tmp). */
 const char *t_tmpdir(void);
+/* python3 runs (the test tools and scripts some cases drive need it) */
+int t_have_python3(void);
 
 /* Result of running the binary under test. */
 typedef struct {

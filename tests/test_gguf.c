@@ -100,7 +100,7 @@ static void check_info_file(const char *path)
 static void test_info_matches_independent_reader(void)
 {
     if (!t_fixtures()) T_SKIP("shared fixtures absent");
-    if (system("python3 -c '' 2>/dev/null") != 0) T_SKIP("python3 absent");
+    if (!t_have_python3()) T_SKIP("python3 absent");
     const char *dirs[] = {"tiny-llava", "vocab"};
     int n = 0;
     for (int d = 0; d < 2; d++) {

@@ -177,7 +177,7 @@ static void test_check_rerun_self(void)
 {
     const char *P = "models/tiny-llava-procedural";
     if (access("models/tiny-llava-procedural-mmproj.gguf", F_OK) != 0) T_SKIP("no trained model in models/");
-    if (system("python3 -c '' 2>/dev/null") != 0) T_SKIP("python3 absent");
+    if (!t_have_python3()) T_SKIP("python3 absent");
     char *out, *err;
     int rc = check_rerun("N=8 SEEDS='777 101'", P, "a", &out, &err);
     T_EQ_INT(rc, 0);

@@ -131,6 +131,11 @@ const char *t_tmpdir(void)
     return buf;
 }
 
+int t_have_python3(void)
+{
+    return system("python3 -c '' 2>/dev/null") == 0;
+}
+
 /* Appends what is readable on fd to *buf; returns 0 at EOF. */
 static int drain(int fd, char **buf, size_t *len, size_t *cap)
 {

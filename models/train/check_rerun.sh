@@ -43,17 +43,19 @@ run() { # side prefix suite-dir
     $BIN run --suite "$3" -m "$2-text-F16.gguf" --mmproj "$2-mmproj.gguf" --db "$W/$1.db" \
         --name "$(basename "$3")" --resolutions native -n 8 -t "$T" -q
 }
+# a W made with another N or NT keeps its suites: say so rather than check fewer probes
+sized() { # suite-dir probes name
+    have=$(wc -l < "$1/samples.jsonl")
+    [ "$have" -eq "$2" ] || { echo "$0: $1 has $have probes, not $3=$2: use another W" >&2; exit 2; }
+}
 for s in $SEEDS; do
     [ -f "$W/os-$s/suite.json" ] || $BIN suite make object-size -o "$W/os-$s" --n "$N" --seed "$s" >/dev/null
-    # a W made with another N keeps its suites: say so rather than check fewer probes
-    have=$(wc -l < "$W/os-$s/samples.jsonl")
-    [ "$have" -eq "$N" ] || { echo "$0: $W/os-$s has $have probes, not N=$N: use another W" >&2; exit 2; }
+    sized "$W/os-$s" "$N" N
     run base "$B" "$W/os-$s"
     run cand "$C" "$W/os-$s"
 done
 [ -f "$W/text-777/suite.json" ] || $BIN suite make text-size -o "$W/text-777" --n "$NT" --seed 777 >/dev/null
-have=$(wc -l < "$W/text-777/samples.jsonl")
-[ "$have" -eq "$NT" ] || { echo "$0: $W/text-777 has $have probes, not NT=$NT: use another W" >&2; exit 2; }
+sized "$W/text-777" "$NT" NT
 run base "$B" "$W/text-777"
 run cand "$C" "$W/text-777"
 $BIN export --db "$W/base.db" --format jsonl -o "$W/base.jsonl"

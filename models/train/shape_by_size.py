@@ -42,16 +42,14 @@ def main():
         with Pool(a.threads) as pool:
             d = T.Data([("object-size", a.suite)], tokens, img, pool, patch=14)
         m = T.TinyLlava(c, len(tokens["words"]))
-        s = dict(sd)
-        s["vit.pos"] = T.fit_pos(s["vit.pos"], img // 14)
-        m.load_state_dict({k: v for k, v in s.items() if k in m.state_dict()}, strict=False)
+        own = m.state_dict()
+        m.load_state_dict(T.fit_state({k: v for k, v in sd.items() if k in own}, c), strict=False)
         m.eval()
         with torch.no_grad():
             f = T.vit_features(m, d, torch.device("cpu")).float()
             shp = torch.cat([m.g_shape(f[i:i + 256]).argmax(-1) for i in range(0, len(f), 256)])
-        dc = torch.from_numpy(d.dense[..., :36]).long()
-        one = dc.sum(-1) == 1   # the token shows one object: its shape is the label
-        right = shp == dc.argmax(-1) // 6
+        label, one = T.token_shapes(d)
+        right = shp == label
         det = T.image_detail(d)
         row = {}
         for px in sorted(set(det.tolist())):

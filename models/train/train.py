@@ -804,6 +804,13 @@ def vit_features(model, data, dev, bs=256, n=None):
 
 
 @torch.no_grad()
+def token_shapes(data):
+    """Each token's shape label: the shape of the one object it shows, and whether it shows
+    exactly one (tokens on none or on several have no label)."""
+    dc = torch.from_numpy(data.dense[..., :36]).long()
+    return dc.argmax(-1) // 6, dc.sum(-1) == 1
+
+
 def ground_eval(model, data, dev):
     """How well the grounding heads alone answer the suite's own probes (object-size:
     the token-mean presence head; text-size: the word head), as a check that the
@@ -824,10 +831,10 @@ def ground_eval(model, data, dev):
     pres, dmax, word = torch.cat(out["pres"]), torch.cat(out["dmax"]), torch.cat(out["word"])
     extra = {}
     if FACTOR["w"] > 0:   # per-token shape of the one object a token shows, object-size images
-        dc = torch.from_numpy(data.dense[..., :36]).long()
-        one = (dc.sum(-1) == 1) & torch.tensor([k == "object-size" for k in data.img_kind])[:, None]
+        label, one = token_shapes(data)
+        one &= torch.tensor([k == "object-size" for k in data.img_kind])[:, None]
         shp = torch.cat(out["shape"])
-        extra["shape-tok"] = round((shp[one] == dc.argmax(-1)[one] // 6).float().mean().item(), 3)
+        extra["shape-tok"] = round((shp[one] == label[one]).float().mean().item(), 3)
     if FACTOR["read"] > 0:
         big = np.array([k == "text-size" for k in data.img_kind]) & (data.word >= 0)
         big &= image_detail(data) >= 32
@@ -1406,6 +1413,17 @@ def fit_patch(w, p):
     return (out * (n / p) ** 2).to(w.dtype)
 
 
+def fit_state(sd, c):
+    """A saved state made to fit c: trained at another --img (position embeddings resized)
+    or another --patch (patch kernel refitted)."""
+    sd = dict(sd)
+    if "vit.pos" in sd:
+        sd["vit.pos"] = fit_pos(sd["vit.pos"], c["img"] // c["patch"])
+    if "vit.patch.weight" in sd:
+        sd["vit.patch.weight"] = fit_patch(sd["vit.patch.weight"], c["patch"])
+    return sd
+
+
 def load_export(d, c=None, n_words=100):
     """The inverse of export(): a TinyLlava from text.{json,bin} + mmproj.{json,bin}
     (float32 as trained), or, where d is "TEXT.gguf,MMPROJ.gguf", from the packed files
@@ -1619,11 +1637,8 @@ def main():
             path, _, only = item.partition("=")
             sd = torch.load(path, map_location=dev)
             own = model.state_dict()
-            keep = {k: v for k, v in sd.items() if k in own and (not only or k.startswith(tuple(only.split("|"))))}
-            if "vit.pos" in keep:   # trained at another --img
-                keep["vit.pos"] = fit_pos(keep["vit.pos"], c["img"] // c["patch"])
-            if "vit.patch.weight" in keep:   # or another --patch
-                keep["vit.patch.weight"] = fit_patch(keep["vit.patch.weight"], c["patch"])
+            keep = fit_state({k: v for k, v in sd.items()
+                              if k in own and (not only or k.startswith(tuple(only.split("|"))))}, c)
             model.load_state_dict(keep, strict=False)
             log(f"loaded {len(keep)} tensors from {path}")
     log(f"params: vit {sum(p.numel() for p in model.vit.parameters())}, "
