@@ -803,7 +803,6 @@ def vit_features(model, data, dev, bs=256, n=None):
     return out
 
 
-@torch.no_grad()
 def token_shapes(data):
     """Each token's shape label: the shape of the one object it shows, and whether it shows
     exactly one (tokens on none or on several have no label)."""
@@ -811,6 +810,7 @@ def token_shapes(data):
     return dc.argmax(-1) // 6, dc.sum(-1) == 1
 
 
+@torch.no_grad()
 def ground_eval(model, data, dev):
     """How well the grounding heads alone answer the suite's own probes (object-size:
     the token-mean presence head; text-size: the word head), as a check that the
