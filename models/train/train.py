@@ -662,7 +662,7 @@ def resume_key(a):
     speed or logging)."""
     return {k: v for k, v in sorted(vars(a).items())
             if k not in ("threads", "jobs", "ckpt_every", "log_every")
-            and not (k == "small_w" and v == 1.0)}   # as checkpoints saved before the flag
+            and not (k == "small_w" and v == 1.0) and not (k == "heads_only" and not v)}   # as checkpoints saved before these flags
 
 
 def lr_at(step, total, base, warm=100):
@@ -1088,10 +1088,12 @@ def train(model, data, tokens, a, dev, log, evdata=None):
             imgs[:nd] = d0 + rng.integers(a.dense, size=nd)
             imgs[nd:] = rng.integers(d0, size=a.bs1 - nd)
         imgs = np.concatenate([imgs, read_imgs()])
-        feats = model.vit(images_to(dev, data, imgs, train=True))
+        with torch.set_grad_enabled(not a.heads_only):
+            feats = model.vit(images_to(dev, data, imgs, train=True))
         return ground_loss(model, feats, data, imgs, dev)
     if "1" in a.stages:
-        stage("stage1", a.steps1, vit_params + head_params, a.lr1, s1, a.cap1, wd=0.0)
+        stage("stage1", a.steps1, head_params if a.heads_only else vit_params + head_params, a.lr1, s1,
+              a.cap1, wd=0.0)
 
     # The encoder is frozen in stages 2-3, so its features are computed once per image.
     for p in vit_params:
@@ -1569,6 +1571,9 @@ def main():
     ap.add_argument("--read-min", type=int, default=16, help="their smallest capital height, px")
     ap.add_argument("--small-w", type=float, default=1.0,
                     help="stages 1 and 4: weight of the tokens of 4-12 px objects in the per-token shape and colour losses")
+    ap.add_argument("--heads-only", action="store_true",
+                    help="stage 1: the encoder frozen, only the grounding heads learn (fresh heads of an --init "
+                    "from GGUF files, which carry none, before the encoder moves under them)")
     ap.add_argument("--bce", type=float, default=1.0,
                     help="stages 1 and 4: weight of the binary presence and dense losses and the word and count heads")
     a = ap.parse_args()
