@@ -662,7 +662,12 @@ def resume_key(a):
     speed or logging)."""
     return {k: v for k, v in sorted(vars(a).items())
             if k not in ("threads", "jobs", "ckpt_every", "log_every")
-            and not (k == "small_w" and v == 1.0) and not (k == "heads_only" and not v)}   # as checkpoints saved before these flags
+            and not (k in LATER_FLAGS and v == LATER_FLAGS[k])}
+
+
+# flags added after checkpoints were saved: left out of resume_key at their defaults, so
+# those checkpoints still resume
+LATER_FLAGS = dict(small_w=1.0, heads_only=False)
 
 
 def lr_at(step, total, base, warm=100):
