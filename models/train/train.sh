@@ -11,7 +11,8 @@
 # FROM_S4B=PREFIX starts at stage 5 from a stage-4 pack (PREFIX-text-F16.gguf and
 # PREFIX-mmproj.gguf): stage 5 reads nothing else of stages 0-4, so a rerun can be
 # checked in two halves, the second from the committed chain's own stage-4 files
-# (24725e8, which its stage 5 was started from): see README.md here.
+# (24725e8, which its stage 5 was started from): see README.md here. FROM_S224=PREFIX
+# likewise starts at the 336-px stages from a 224-px pack (run 16's files: e96a217).
 set -eu
 W=${1:-/tmp/tiny-llava-train}
 PY=${PY:-/usr/bin/python3}   # Debian's python3 with python3-torch, python3-numpy, python3-pil
@@ -24,16 +25,22 @@ mkdir -p "$W"
 [ -x "$W/dense" ] || { ar rcs "$W/libgen.a" build/datasets/*.o build/engine/*.o build/metrics/*.o \
     build/harness/jsonw.o build/harness/store.o &&
     cc -O2 -I. -o "$W/dense" models/train/dense_main.c "$W/libgen.a" -lcjson -lm -pthread; }
-if [ -n "${FROM_S4B:-}" ]; then
+take() {   # take NAME PREFIX: PREFIX's two files as WORK's NAME pack (a different one there is refused)
     for f in text-F16.gguf mmproj.gguf; do
-        [ -f "$FROM_S4B-$f" ] || { echo "train.sh: $FROM_S4B-$f: no such file" >&2; exit 2; }
-        if [ -f "$W/s4b-$f" ]; then
-            cmp -s "$FROM_S4B-$f" "$W/s4b-$f" ||
-                { echo "train.sh: $W/s4b-$f differs from $FROM_S4B-$f: use another WORK" >&2; exit 2; }
+        [ -f "$2-$f" ] || { echo "train.sh: $2-$f: no such file" >&2; exit 2; }
+        if [ -f "$W/$1-$f" ]; then
+            cmp -s "$2-$f" "$W/$1-$f" ||
+                { echo "train.sh: $W/$1-$f differs from $2-$f: use another WORK" >&2; exit 2; }
         else
-            cp "$FROM_S4B-$f" "$W/s4b-$f"
+            cp "$2-$f" "$W/$1-$f"
         fi
     done
+}
+if [ -n "${FROM_S224:-}" ]; then
+    take s224 "$FROM_S224"
+else   # everything up to the 224-px pack
+if [ -n "${FROM_S4B:-}" ]; then
+    take s4b "$FROM_S4B"
 else   # stages 0-4 and their pack
 # stage 0: the decoder on symbolic image rows (seeded comparator, see seed_circuit)
 [ -f "$W/s0/model.pt" ] || $T --out "$W/s0" --stages 0 --steps0 600 --bs 64 --lr0 1e-3 \
@@ -92,7 +99,27 @@ R4="$R --copy 1 --bs 64 --text-share 0.35 --cap3 1e9 --lr4 2e-4 --vit-scale4 3 -
 # features, 700 steps at lr 1e-4 with a new batch order: the decoder had had only the
 # 415 end-to-end steps to learn the 256-token layout (not $R4: stage 3 uses no augmentation
 # or crowded scenes; these are the flags run 16 was trained with)
-$T --factor 1 --bce 0.05 --read 1 --bs-read 48 --read-min 16 --log-every 50 --seed 1236 \
+[ -f "$W/out2/model.pt" ] || $T --factor 1 --bce 0.05 --read 1 --bs-read 48 --read-min 16 --log-every 50 --seed 1236 \
     --out "$W/out2" --stages 3 --ckpt-in "$W/s11/model.pt" --img 224 --train-images 48000 --copy 1 --bs 64 \
     --text-share 0.35 --cap3 1e9 --steps3 700 --lr3 1e-4 --neg-same-colour 0.4
-models/train/pack.sh "$W/out2" "${PREFIX:-$W/tiny-llava-procedural}"
+[ -f "$W/s224-mmproj.gguf" ] || models/train/pack.sh "$W/out2" "$W/s224"
+fi
+# sessions 27-28: 336 px (24 x 24 = 576 image tokens; the ladder's 4-12 px objects keep
+# their pixels), continued from the 224-px pack as session 27 continued from the files
+# committed before it (e96a217): the grounding heads alone on the frozen encoder
+# (--heads-only; GGUF files carry no heads), the encoder stage for a whole 200-step
+# schedule, then the projector and decoder on its cached features twice (250 steps on
+# 8,000 images, 450 more on 16,000 with a new batch order)
+R336="$T --factor 1 --bce 0.05 --read 1 --read-min 16 --log-every 25 --img 336"
+E336="$R336 --augment --dense-bin $W/dense --dense-seed 5000 --no-eval --stages 1 --train-images 48000 \
+    --dense 30000 --dense-share 1.0 --bs1 24 --bs-read 32 --cap1 1e9 --steps1 200"
+[ -f "$W/h336/model.pt" ] || $E336 --out "$W/h336" --init "$W/s224-text-F16.gguf,$W/s224-mmproj.gguf" \
+    --heads-only --lr1 1e-3
+[ -f "$W/e336/model.pt" ] || $E336 --out "$W/e336" --ckpt-in "$W/h336/model.pt" --lr1 5e-4
+D336="$R336 --bs-read 48 --stages 3 --copy 1 --bs 48 --text-share 0.35 --cap3 1e9 --neg-same-colour 0.4 \
+    --ckpt-every 50"
+[ -f "$W/s336/model.pt" ] || $D336 --seed 1241 --out "$W/s336" --ckpt-in "$W/e336/model.pt" --train-images 16000 \
+    --steps3 250 --lr3 1.5e-4 --no-eval
+[ -f "$W/out3/model.pt" ] || $D336 --seed 1242 --out "$W/out3" --ckpt-in "$W/s336/model.pt" --train-images 32000 \
+    --steps3 450 --lr3 1e-4
+models/train/pack.sh "$W/out3" "${PREFIX:-$W/tiny-llava-procedural}"
