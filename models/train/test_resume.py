@@ -2,8 +2,8 @@
 """Check that train.py's resume checkpoints are exact: a --tiny run of stages 0-4
 killed (SIGKILL) at a step of each stage and run again ends with the same weights,
 bit for bit, as the same run left alone; and likewise stage 3 with the encoder's top
-block learning on the cached output of the ones below (--tune-top). One torch thread (two threads can differ
-in the last bits whatever the resume). Needs ./llava-eval built and a tokens.json
+block learning on the cached output of the ones below (--tune-top). One torch thread
+(two threads can differ in the last bits whatever the resume). Needs ./llava-eval built and a tokens.json
 (prep.py). Usage: models/train/test_resume.py TOKENS.json [WORK]"""
 import os, shutil, signal, subprocess, sys, tempfile
 import torch
